@@ -1,0 +1,96 @@
+"""Reads about members. "Members of an organisation" has its one definition here."""
+
+from collections.abc import Iterable
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from branches import scope
+from branches.models import Organization
+
+from .models import Member, Participation
+
+
+def open_participations() -> QuerySet:
+    return Participation.objects.filter(ended_on__isnull=True)
+
+
+def members_of_organizations(
+    *,
+    organizations: Iterable[Organization] | QuerySet,
+    subtree: bool = True,
+    categories: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> QuerySet:
+    """Members registered in, or taking part in (open participation), any of `organizations`
+    or, with `subtree`, anywhere below them. No DISTINCT: participation is tested
+    with a semi-join, so a member who is both registered and participating appears once.
+    A list of organisations costs no query to expand; a queryset, one for its paths."""
+    if isinstance(organizations, QuerySet):
+        paths = list(organizations.values_list("path", flat=True)) if subtree else None
+        direct_ids = organizations.values("pk")
+    else:
+        organizations = list(organizations)
+        paths = [o.path for o in organizations]
+        direct_ids = [o.pk for o in organizations]
+    if subtree:
+        org_ids = Organization.objects.filter(scope.subtree_q(paths)).values("pk")
+    else:
+        org_ids = direct_ids
+    participating = open_participations().filter(organization__in=org_ids, member=OuterRef("pk"))
+    qs = Member.objects.filter(Q(branch__in=org_ids) | Exists(participating), user__is_active=True)
+    if categories:
+        qs = qs.filter(category__in=list(categories))
+    if statuses:
+        qs = qs.filter(status__in=list(statuses))
+    return qs
+
+
+def home_organization_paths(user) -> list[str]:
+    """Paths of the organisations the user belongs to as a member: the registered branch and
+    open participations. Registered with `branches.scope` (one query, cached on the user)."""
+    cached = getattr(user, "_netbranch_home_paths", None)
+    if cached is not None:
+        return cached
+    member_id = Member.objects.filter(user=user).values("pk")
+    rows = Organization.objects.filter(
+        Q(registered_members__in=member_id)
+        | Q(pk__in=open_participations().filter(member__in=member_id).values("organization"))
+    ).values_list("path", flat=True)
+    cached = list(rows)
+    user._netbranch_home_paths = cached
+    return cached
+
+
+def member_for_user(user) -> Member | None:
+    """The user's member record with what the home page shows, or None for staff who are not
+    members. Two queries: the member with its branch and site, and its open participations."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Member.objects.select_related("branch", "project_site", "project_site__organization")
+        .prefetch_related(
+            Prefetch(
+                "participations",
+                queryset=open_participations().select_related("organization"),
+                to_attr="open_participations",
+            )
+        )
+        .filter(user=user)
+        .first()
+    )
+
+
+def member_list_for_organization(*, organization: Organization) -> QuerySet:
+    return (
+        members_of_organizations(organizations=[organization], subtree=False)
+        .select_related("branch", "project_site")
+        .order_by("real_name", "pk")
+    )
+
+
+def member_scope_q(paths, *, prefix: str = "") -> Q:
+    """Q for members registered or taking part anywhere under `paths` (the admin's scope).
+    `prefix` leads from another model to its member, e.g. "member__"."""
+    in_subtree = Organization.objects.filter(scope.subtree_q(paths)).values("pk")
+    participating = open_participations().filter(organization__in=in_subtree).values("member")
+    return Q(**{f"{prefix}branch__in": in_subtree}) | Q(**{f"{prefix}pk__in": participating})
