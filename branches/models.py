@@ -39,7 +39,6 @@ class Organization(MP_Node, TimeStampedModel):
     PARTICIPATION_KINDS = (Kind.JOINT_BRANCH, Kind.MOBILE_BRANCH, Kind.MICRO_BRANCH, Kind.GROUP)
     BRANCH_KINDS = (Kind.BRANCH, Kind.JOINT_BRANCH, Kind.MOBILE_BRANCH, Kind.MICRO_BRANCH)
 
-    node_order_by = ["name"]
     steplen = 4
 
     name = models.CharField(_("name"), max_length=120)

@@ -45,7 +45,7 @@ def organization_detail(*, organization: Organization, page: int | str = 1) -> d
         "path": list(scope.path_to_root(organization, include_self=False)),
         "people": people_in_charge(organization=organization),
         "sites": list(organization.sites.order_by("closed_on", "-opened_on")),
-        "children": list(organization.get_children()),
+        "children": list(Organization.objects.get_children(organization)),
         "timeline": timeline.get_page(page),
     }
 

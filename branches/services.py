@@ -39,11 +39,11 @@ def organization_create(*, parent: Organization | None, by, **fields) -> Organiz
     if parent is None:
         if not (by.is_active and by.is_superuser):
             raise PermissionDenied(_("Only an administrator may create a top-level organisation."))
-        org = Organization.add_root(**fields)
+        org = Organization.objects.add_root(fields)
     else:
         _require_manage(by, parent)
         parent.refresh_from_db(fields=["path", "depth", "numchild"])
-        org = parent.add_child(**fields)
+        org = Organization.objects.add_child(parent, fields)
     timeline_record(organization=org, kind="organization_created", params={"name": org.name}, url=org.get_absolute_url())
     return org
 

@@ -1,0 +1,104 @@
+"""Shared fixtures. Test-only settings live here, not in a second settings tree."""
+
+import os
+import socket
+from types import SimpleNamespace
+from urllib.parse import urlparse
+
+import pytest
+from django.core.cache import cache
+
+from branches.models import Organization, RoleAssignment
+from members.models import Member
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need_service(what: str, available: bool, how: str) -> None:
+    """Skip on a laptop without the service; fail under CI=true (CI must never pass by skipping)."""
+    if available:
+        return
+    message = f"{what} is not available: {how}"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}")
+    pytest.skip(message)
+
+
+def port_open(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def require_postgres(settings):
+    from django.db import connection
+
+    need_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL=postgres://...")
+
+
+@pytest.fixture
+def require_redis(settings):
+    url = os.environ.get("REDIS_URL", "")
+    need_service("Redis", bool(url) and port_open(url, 6379), "set REDIS_URL=redis://... and start Redis")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    cache.clear()  # allauth's rate limits live in the cache
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def tree(db):
+    """A small group: the group committee (reviewer) over a company committee over two sibling
+    branches (secretary, secretary2); a party group under the first branch; a joint branch
+    under the company with a participant registered in the first branch."""
+    group = factories.OrganizationFactory(name="集团党委", kind=Organization.Kind.COMMITTEE)
+    company = factories.OrganizationFactory(parent=group, name="一公司党委", kind=Organization.Kind.COMMITTEE)
+    branch = factories.OrganizationFactory(parent=company, name="一号项目党支部", kind=Organization.Kind.BRANCH)
+    sibling = factories.OrganizationFactory(parent=company, name="二号项目党支部", kind=Organization.Kind.BRANCH)
+    party_group = factories.OrganizationFactory(parent=branch, name="一号项目第一党小组", kind=Organization.Kind.GROUP)
+    joint = factories.OrganizationFactory(parent=company, name="高原联合党支部", kind=Organization.Kind.JOINT_BRANCH)
+    other_group = factories.OrganizationFactory(name="另一集团党委", kind=Organization.Kind.COMMITTEE)
+    outside = factories.OrganizationFactory(parent=other_group, name="外部党支部", kind=Organization.Kind.BRANCH)
+    for org in (group, company, branch, sibling, party_group, joint, other_group, outside):
+        org.refresh_from_db()
+
+    site = factories.ProjectSiteFactory(organization=branch, name="一号项目部")
+    sibling_site = factories.ProjectSiteFactory(organization=sibling, name="二号项目部")
+
+    def person(username, org, **kw):
+        return factories.MemberFactory(user__username=username, branch=org, **kw)
+
+    member = person("member", branch, category=Member.Category.REMOTE, project_site=site)
+    office = person("office", branch)
+    sibling_member = person("sibling_member", sibling, project_site=sibling_site)
+    outsider = person("outsider", outside)
+    participant = person("participant", sibling)
+    factories.ParticipationFactory(member=participant, organization=joint)
+
+    secretary = person("secretary", branch).user
+    secretary2 = person("secretary2", sibling).user
+    reviewer = factories.UserFactory(username="reviewer")
+    factories.RoleAssignmentFactory(user=secretary, organization=branch, role=RoleAssignment.Role.SECRETARY)
+    factories.RoleAssignmentFactory(user=secretary2, organization=sibling, role=RoleAssignment.Role.SECRETARY)
+    factories.RoleAssignmentFactory(user=reviewer, organization=group, role=RoleAssignment.Role.REVIEWER)
+    admin = factories.UserFactory(username="admin", is_superuser=True, is_staff=True)
+    return SimpleNamespace(
+        group=group, company=company, branch=branch, sibling=sibling, party_group=party_group,
+        joint=joint, other_group=other_group, outside=outside, site=site, sibling_site=sibling_site,
+        member=member, office=office, sibling_member=sibling_member, outsider=outsider,
+        participant=participant, secretary=secretary, secretary2=secretary2, reviewer=reviewer,
+        admin=admin,
+    )
