@@ -47,7 +47,7 @@ class OrganizationAdmin(ScopedModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in form.Meta.fields if f in form.cleaned_data}
+        data = {f: form.cleaned_data[f] for f in services.ORGANIZATION_FIELDS if f in form.cleaned_data}
         try:
             if change:
                 changed = {f: v for f, v in data.items() if f in form.changed_data}

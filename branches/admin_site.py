@@ -41,6 +41,12 @@ class NetBranchAdminSite(admin.AdminSite):
 
         @wraps(view)
         def wrapper(request, *args, **kwargs):
+            # Straight to allauth's login, or a 403 for a logged-in user without a role,
+            # instead of Django's detour through the admin's own login page.
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), reverse("account_login"))
+            if not self.has_permission(request):
+                raise PermissionDenied(_("Your account has no role that opens the administration."))
             if (
                 settings.STAFF_REQUIRE_MFA
                 and request.user.is_authenticated

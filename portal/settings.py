@@ -121,9 +121,9 @@ else:
 # Authentication
 # ---------------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "allauth.account.auth_backends.AuthenticationBackend",
     # Model permissions come from role assignments (branches.roles), not from groups.
     "branches.backends.RolePermissionBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

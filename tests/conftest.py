@@ -54,6 +54,9 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Each test process keeps its own cache (allauth's rate limits live there): parallel
+    # workers must not share counters through Redis. Tests about Redis use it explicitly.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()  # allauth's rate limits live in the cache
     yield
     cache.clear()
