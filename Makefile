@@ -37,7 +37,6 @@ bench: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(VENV)/bin/djlint templates */templates --check --quiet || true
 	$(VENV)/bin/djlint templates */templates --lint
 
 format: install

@@ -33,7 +33,9 @@ class OrganizationAdmin(ScopedModelAdmin):
 
     @admin.display(description=_("name"), ordering="path")
     def indented_name(self, obj):
-        return format_html('<span style="padding-left:{}em">{}</span>', (obj.depth - 1) * 1.5, obj.name)
+        return format_html(
+            '<span style="padding-left:{}em">{}</span>', (obj.depth - 1) * 1.5, obj.name
+        )
 
     def get_fields(self, request, obj=None):
         fields = ["name", "short_name", "kind", "contact_phone", "description"]
@@ -47,14 +49,20 @@ class OrganizationAdmin(ScopedModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in services.ORGANIZATION_FIELDS if f in form.cleaned_data}
+        data = {
+            f: form.cleaned_data[f] for f in services.ORGANIZATION_FIELDS if f in form.cleaned_data
+        }
         try:
             if change:
                 changed = {f: v for f, v in data.items() if f in form.changed_data}
-                stored = services.organization_update(organization=obj, by=request.user, fields=changed)
+                stored = services.organization_update(
+                    organization=obj, by=request.user, fields=changed
+                )
                 obj.__dict__.update(stored.__dict__)
             else:
-                created = services.organization_create(parent=form.cleaned_data.get("parent"), by=request.user, **data)
+                created = services.organization_create(
+                    parent=form.cleaned_data.get("parent"), by=request.user, **data
+                )
                 obj.__dict__.update(created.__dict__)
         except (PermissionDenied, ValidationError) as exc:
             raise PermissionDenied(str(exc)) from exc
@@ -66,12 +74,30 @@ class OrganizationAdmin(ScopedModelAdmin):
 
 @admin.register(ProjectSite)
 class ProjectSiteAdmin(ScopedModelAdmin):
-    list_display = ["name", "province", "place", "coverage", "organization", "opened_on", "closed_on"]
+    list_display = [
+        "name",
+        "province",
+        "place",
+        "coverage",
+        "organization",
+        "opened_on",
+        "closed_on",
+    ]
     list_filter = ["coverage", "province", "organization"]
     search_fields = ["name", "province", "place"]
     date_hierarchy = "opened_on"
     autocomplete_fields = ["organization"]
-    fields = ["name", "organization", "province", "place", "altitude_m", "coverage", "opened_on", "closed_on", "photo"]
+    fields = [
+        "name",
+        "organization",
+        "province",
+        "place",
+        "altitude_m",
+        "coverage",
+        "opened_on",
+        "closed_on",
+        "photo",
+    ]
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in self.fields if f in form.cleaned_data}
@@ -104,7 +130,11 @@ class RoleAssignmentAdmin(ScopedModelAdmin):
             obj.__dict__.update(stored.__dict__)
         else:
             created = services.role_assign(
-                user=obj.user, organization=obj.organization, role=obj.role, title=obj.title, by=request.user
+                user=obj.user,
+                organization=obj.organization,
+                role=obj.role,
+                title=obj.title,
+                by=request.user,
             )
             obj.__dict__.update(created.__dict__)
 

@@ -78,7 +78,9 @@ class ScopedModelAdmin(admin.ModelAdmin):
                     field = self.model._meta.get_field(item)
                 except FieldDoesNotExist:
                     field = None
-                if isinstance(field, models.ForeignKey | models.ManyToManyField | models.OneToOneField):
+                if isinstance(
+                    field, models.ForeignKey | models.ManyToManyField | models.OneToOneField
+                ):
                     item = (item, RelatedOnlyFieldListFilter)
             out.append(item)
         return out

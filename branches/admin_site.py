@@ -34,7 +34,9 @@ class NetBranchAdminSite(admin.AdminSite):
             if self.has_permission(request):
                 return redirect(request.GET.get("next") or reverse("admin:index"))
             raise PermissionDenied(_("Your account has no role that opens the administration."))
-        return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse("account_login"))
+        return redirect_to_login(
+            request.GET.get("next") or reverse("admin:index"), reverse("account_login")
+        )
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
@@ -54,9 +56,12 @@ class NetBranchAdminSite(admin.AdminSite):
                 and not is_mfa_enabled(request.user, ["totp"])
             ):
                 messages.warning(
-                    request, _("Set up two-factor authentication before you open the administration.")
+                    request,
+                    _("Set up two-factor authentication before you open the administration."),
                 )
-                return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}")
+                return redirect(
+                    f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}"
+                )
             return inner(request, *args, **kwargs)
 
         return wrapper

@@ -11,9 +11,14 @@ from core.models import TimeStampedModel
 from core.richtext import RichTextField
 from core.uploads import CheckedImageField
 
-
 ORGANIZATION_KINDS = [
-    "committee", "general_branch", "branch", "joint_branch", "mobile_branch", "micro_branch", "group",
+    "committee",
+    "general_branch",
+    "branch",
+    "joint_branch",
+    "mobile_branch",
+    "micro_branch",
+    "group",
 ]
 
 
@@ -112,7 +117,8 @@ class ProjectSite(TimeStampedModel):
                 name="projectsite_closed_after_opened",
             ),
             models.CheckConstraint(
-                condition=Q(coverage__in=["good", "weak", "none"]), name="projectsite_coverage_valid"
+                condition=Q(coverage__in=["good", "weak", "none"]),
+                name="projectsite_coverage_valid",
             ),
         ]
 
@@ -171,7 +177,9 @@ class RoleAssignment(TimeStampedModel):
                 violation_error_message=_("This organisation already has a secretary."),
             ),
             models.CheckConstraint(
-                condition=Q(role__in=["secretary", "deputy_secretary", "committee_member", "reviewer"]),
+                condition=Q(
+                    role__in=["secretary", "deputy_secretary", "committee_member", "reviewer"]
+                ),
                 name="roleassignment_role_valid",
             ),
         ]

@@ -20,7 +20,9 @@ def grant(roles: Iterable[str], perms: Iterable[str]) -> None:
         _granted[role] |= perms
 
 
-def crud(app_label: str, model: str, actions: Iterable[str] = ("view", "add", "change", "delete")) -> list[str]:
+def crud(
+    app_label: str, model: str, actions: Iterable[str] = ("view", "add", "change", "delete")
+) -> list[str]:
     return [f"{app_label}.{action}_{model}" for action in actions]
 
 
@@ -37,6 +39,12 @@ def register_defaults() -> None:
     grant(ALL_ROLES, crud("branches", "roleassignment", ("view",)))
     # Secretaries keep their branch's details and sites up to date and create party groups
     # and micro-branches under it; reviewers also assign roles in their subtree.
-    grant((Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.REVIEWER), crud("branches", "organization", ("add", "change")))
-    grant((Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.REVIEWER), crud("branches", "projectsite", ("add", "change")))
+    grant(
+        (Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.REVIEWER),
+        crud("branches", "organization", ("add", "change")),
+    )
+    grant(
+        (Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.REVIEWER),
+        crud("branches", "projectsite", ("add", "change")),
+    )
     grant((Role.REVIEWER,), crud("branches", "roleassignment"))

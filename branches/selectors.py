@@ -52,5 +52,3 @@ def organization_detail(*, organization: Organization, page: int | str = 1) -> d
 
 def assignments_for_user(*, user) -> list[RoleAssignment]:
     return list(RoleAssignment.objects.filter(user=user).select_related("organization"))
-
-

@@ -13,7 +13,17 @@ from . import scope
 from .models import Organization, ProjectSite, RoleAssignment, TimelineEntry
 
 ORGANIZATION_FIELDS = ("name", "short_name", "kind", "description", "contact_phone")
-SITE_FIELDS = ("name", "province", "place", "altitude_m", "coverage", "organization", "opened_on", "closed_on", "photo")
+SITE_FIELDS = (
+    "name",
+    "province",
+    "place",
+    "altitude_m",
+    "coverage",
+    "organization",
+    "opened_on",
+    "closed_on",
+    "photo",
+)
 
 
 def _require_manage(by, organization: Organization, roles=scope.MANAGE_ROLES) -> None:
@@ -22,11 +32,20 @@ def _require_manage(by, organization: Organization, roles=scope.MANAGE_ROLES) ->
 
 
 def timeline_record(
-    *, organization: Organization, kind: str, params: dict | None = None, url: str = "", at: datetime | None = None
+    *,
+    organization: Organization,
+    kind: str,
+    params: dict | None = None,
+    url: str = "",
+    at: datetime | None = None,
 ) -> TimelineEntry:
     """Add a line to an organisation's activity timeline (shown on its branch page)."""
     return TimelineEntry.objects.create(
-        organization=organization, kind=kind, params=params or {}, url=url, occurred_at=at or timezone.now()
+        organization=organization,
+        kind=kind,
+        params=params or {},
+        url=url,
+        occurred_at=at or timezone.now(),
     )
 
 
@@ -44,7 +63,12 @@ def organization_create(*, parent: Organization | None, by, **fields) -> Organiz
         _require_manage(by, parent)
         parent.refresh_from_db(fields=["path", "depth", "numchild"])
         org = Organization.objects.add_child(parent, fields)
-    timeline_record(organization=org, kind="organization_created", params={"name": org.name}, url=org.get_absolute_url())
+    timeline_record(
+        organization=org,
+        kind="organization_created",
+        params={"name": org.name},
+        url=org.get_absolute_url(),
+    )
     return org
 
 
@@ -57,9 +81,13 @@ def organization_update(*, organization: Organization, by, fields: dict) -> Orga
 
 
 @transaction.atomic
-def site_open(*, by, organization: Organization, name: str, province: str, opened_on: date, **fields) -> ProjectSite:
+def site_open(
+    *, by, organization: Organization, name: str, province: str, opened_on: date, **fields
+) -> ProjectSite:
     _require_manage(by, organization)
-    site = ProjectSite(organization=organization, name=name, province=province, opened_on=opened_on, **fields)
+    site = ProjectSite(
+        organization=organization, name=name, province=province, opened_on=opened_on, **fields
+    )
     site.full_clean()
     site.save()
     timeline_record(
@@ -105,7 +133,9 @@ def _sync_staff(user) -> None:
 
 
 @transaction.atomic
-def role_assign(*, user, organization: Organization, role: str, by, title: str = "") -> RoleAssignment:
+def role_assign(
+    *, user, organization: Organization, role: str, by, title: str = ""
+) -> RoleAssignment:
     """Give `user` a role over `organization`. Reviewers assign roles in their subtree."""
     _require_manage(by, organization, scope.REVIEW_ROLES)
     assignment, created = RoleAssignment.objects.get_or_create(
@@ -114,13 +144,19 @@ def role_assign(*, user, organization: Organization, role: str, by, title: str =
     _sync_staff(user)
     if created:
         person = getattr(getattr(user, "member", None), "real_name", "") or user.get_username()
-        timeline_record(organization=organization, kind="role_assigned", params={"person": person, "role": role})
+        timeline_record(
+            organization=organization, kind="role_assigned", params={"person": person, "role": role}
+        )
     return assignment
 
 
 @transaction.atomic
 def role_update(*, assignment: RoleAssignment, by, fields: dict) -> RoleAssignment:
-    stored = RoleAssignment.objects.select_for_update().select_related("organization", "user").get(pk=assignment.pk)
+    stored = (
+        RoleAssignment.objects.select_for_update()
+        .select_related("organization", "user")
+        .get(pk=assignment.pk)
+    )
     _require_manage(by, stored.organization, scope.REVIEW_ROLES)
     if "organization" in fields:
         _require_manage(by, fields["organization"], scope.REVIEW_ROLES)
@@ -135,7 +171,11 @@ def role_update(*, assignment: RoleAssignment, by, fields: dict) -> RoleAssignme
 @transaction.atomic
 def role_revoke(*, assignment: RoleAssignment, by) -> None:
     """Remove a role; the user loses staff status with their last one."""
-    stored = RoleAssignment.objects.select_for_update().select_related("organization", "user").get(pk=assignment.pk)
+    stored = (
+        RoleAssignment.objects.select_for_update()
+        .select_related("organization", "user")
+        .get(pk=assignment.pk)
+    )
     _require_manage(by, stored.organization, scope.REVIEW_ROLES)
     stored.delete()
     _sync_staff(stored.user)

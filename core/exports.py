@@ -25,7 +25,9 @@ def safe_cell(value):
     return text
 
 
-def write_xlsx(fileobj, *, headers: Iterable, rows: Iterable[Iterable], sheet_title: str = "Sheet") -> None:
+def write_xlsx(
+    fileobj, *, headers: Iterable, rows: Iterable[Iterable], sheet_title: str = "Sheet"
+) -> None:
     """Stream rows into an .xlsx file (write-only mode: memory stays flat for large exports)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=sheet_title[:31] or "Sheet")
@@ -35,7 +37,9 @@ def write_xlsx(fileobj, *, headers: Iterable, rows: Iterable[Iterable], sheet_ti
     wb.save(fileobj)
 
 
-def xlsx_response(*, filename: str, headers: Iterable, rows: Iterable[Iterable], sheet_title: str = "Sheet") -> FileResponse:
+def xlsx_response(
+    *, filename: str, headers: Iterable, rows: Iterable[Iterable], sheet_title: str = "Sheet"
+) -> FileResponse:
     """An .xlsx download built in a temporary file (not in memory)."""
     tmp = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     write_xlsx(tmp, headers=headers, rows=rows, sheet_title=sheet_title)

@@ -18,11 +18,22 @@ User = get_user_model()
 
 class MemberAddForm(forms.ModelForm):
     username = forms.CharField(label=_("user name"), max_length=150, help_text=_("Used to log in."))
-    email = forms.EmailField(label=_("e-mail"), help_text=_("The member sets a password through this address."))
+    email = forms.EmailField(
+        label=_("e-mail"), help_text=_("The member sets a password through this address.")
+    )
 
     class Meta:
         model = Member
-        fields = ["real_name", "branch", "project_site", "status", "category", "joined_party_on", "phone", "position"]
+        fields = [
+            "real_name",
+            "branch",
+            "project_site",
+            "status",
+            "category",
+            "joined_party_on",
+            "phone",
+            "position",
+        ]
 
 
 class ParticipationInline(admin.TabularInline):
@@ -43,7 +54,16 @@ class ParticipationInline(admin.TabularInline):
 
 @admin.register(Member)
 class MemberAdmin(ScopedModelAdmin):
-    list_display = ["real_name", "branch", "status", "category", "contact_status", "project_site", "phone", "last_active_at"]
+    list_display = [
+        "real_name",
+        "branch",
+        "status",
+        "category",
+        "contact_status",
+        "project_site",
+        "phone",
+        "last_active_at",
+    ]
     list_filter = ["status", "category", "contact_status", "branch", "project_site__coverage"]
     search_fields = ["real_name", "phone", "user__username", "user__email"]
     list_select_related = ["branch", "project_site"]
@@ -52,7 +72,19 @@ class MemberAdmin(ScopedModelAdmin):
     inlines = [ParticipationInline]
     actions = ["export_xlsx"]
     fieldsets = [
-        (None, {"fields": ["real_name", "branch", "project_site", "status", "category", "contact_status"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "real_name",
+                    "branch",
+                    "project_site",
+                    "status",
+                    "category",
+                    "contact_status",
+                ]
+            },
+        ),
         (_("Contact"), {"fields": ["phone", "position", "joined_party_on", "last_active_at"]}),
     ]
 
@@ -103,11 +135,16 @@ class MemberAdmin(ScopedModelAdmin):
             try:
                 if item.pk is None:
                     services.participation_start(
-                        member=form.instance, organization=item.organization, by=request.user,
-                        started_on=item.started_on, note=item.note,
+                        member=form.instance,
+                        organization=item.organization,
+                        by=request.user,
+                        started_on=item.started_on,
+                        note=item.note,
                     )
                 elif item.ended_on and "ended_on" in _changed(formset, item):
-                    services.participation_end(participation=item, by=request.user, ended_on=item.ended_on)
+                    services.participation_end(
+                        participation=item, by=request.user, ended_on=item.ended_on
+                    )
             except (ValidationError, PermissionDenied) as exc:
                 messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
 
@@ -118,18 +155,31 @@ class MemberAdmin(ScopedModelAdmin):
     @admin.action(description=_("Export the selected members to Excel"), permissions=["view"])
     def export_xlsx(self, request, queryset):
         headers = [
-            _("real name"), _("registered branch"), _("status"), _("category"), _("contact status"),
-            _("project site"), _("phone"), _("joined the Party on"),
+            _("real name"),
+            _("registered branch"),
+            _("status"),
+            _("category"),
+            _("contact status"),
+            _("project site"),
+            _("phone"),
+            _("joined the Party on"),
         ]
         rows = (
             (
-                m.real_name, m.branch.name if m.branch else "", m.get_status_display(), m.get_category_display(),
-                m.get_contact_status_display(), m.project_site.name if m.project_site else "", m.phone,
+                m.real_name,
+                m.branch.name if m.branch else "",
+                m.get_status_display(),
+                m.get_category_display(),
+                m.get_contact_status_display(),
+                m.project_site.name if m.project_site else "",
+                m.phone,
                 m.joined_party_on,
             )
             for m in queryset.select_related("branch", "project_site").iterator(chunk_size=2000)
         )
-        return xlsx_response(filename="members.xlsx", headers=headers, rows=rows, sheet_title=str(_("members")))
+        return xlsx_response(
+            filename="members.xlsx", headers=headers, rows=rows, sheet_title=str(_("members"))
+        )
 
 
 def _changed(formset, item) -> list[str]:
@@ -148,7 +198,9 @@ class ActivityFactAdmin(ScopedModelAdmin):
     date_hierarchy = "occurred_at"
 
     def scope_queryset(self, request, queryset):
-        return queryset.filter(selectors.member_scope_q(scope.managed_paths(request.user), prefix="member__"))
+        return queryset.filter(
+            selectors.member_scope_q(scope.managed_paths(request.user), prefix="member__")
+        )
 
     def has_add_permission(self, request):
         return False
@@ -178,5 +230,9 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
         paths = scope.managed_paths(request.user)
         return queryset.filter(
             Q(member__in=Member.objects.filter(selectors.member_scope_q(paths)).values("pk"))
-            | Q(pk__in=scope.RoleAssignment.objects.filter(scope.subtree_q(paths, prefix="organization__")).values("user"))
+            | Q(
+                pk__in=scope.RoleAssignment.objects.filter(
+                    scope.subtree_q(paths, prefix="organization__")
+                ).values("user")
+            )
         )

@@ -17,7 +17,13 @@ class MembersConfig(AppConfig):
         roles.grant(roles.ALL_ROLES, roles.crud("members", "participation", ("view",)))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "activityfact", ("view",)))
         roles.grant(
-            (roles.Role.SECRETARY, roles.Role.DEPUTY_SECRETARY, roles.Role.COMMITTEE_MEMBER, roles.Role.REVIEWER),
-            roles.crud("members", "member", ("add", "change")) + roles.crud("members", "participation"),
+            (
+                roles.Role.SECRETARY,
+                roles.Role.DEPUTY_SECRETARY,
+                roles.Role.COMMITTEE_MEMBER,
+                roles.Role.REVIEWER,
+            ),
+            roles.crud("members", "member", ("add", "change"))
+            + roles.crud("members", "participation"),
         )
         roles.grant(roles.ALL_ROLES, ["auth.view_user"])

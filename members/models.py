@@ -53,7 +53,9 @@ class Member(TimeStampedModel):
         blank=True,
         related_name="members",
     )
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.FULL)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.FULL
+    )
     category = models.CharField(
         _("category"), max_length=16, choices=Category.choices, default=Category.OFFICE
     )
@@ -88,7 +90,9 @@ class Member(TimeStampedModel):
                 name="member_category_valid",
             ),
             models.CheckConstraint(
-                condition=Q(contact_status__in=["active", "at_risk", "lost", "pocket", "invisible"]),
+                condition=Q(
+                    contact_status__in=["active", "at_risk", "lost", "pocket", "invisible"]
+                ),
                 name="member_contact_status_valid",
             ),
             # A pocket member is registered nowhere, and a member registered nowhere is pocket.

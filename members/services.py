@@ -17,15 +17,24 @@ from core.services import model_update
 from .models import ActivityFact, Member, Participation
 
 MEMBER_FIELDS = (
-    "real_name", "branch", "project_site", "status", "category", "joined_party_on", "phone",
-    "position", "contact_status",
+    "real_name",
+    "branch",
+    "project_site",
+    "status",
+    "category",
+    "joined_party_on",
+    "phone",
+    "position",
+    "contact_status",
 )
 
 
 def _require_manage(by, organization: Organization | None) -> None:
     if organization is None:
         if not (by.is_active and by.is_superuser):
-            raise PermissionDenied(_("Only an administrator may manage members registered nowhere."))
+            raise PermissionDenied(
+                _("Only an administrator may manage members registered nowhere.")
+            )
         return
     if not scope.can_manage(by, organization):
         raise PermissionDenied(_("You may not manage members of %(org)s.") % {"org": organization})
@@ -34,7 +43,11 @@ def _require_manage(by, organization: Organization | None) -> None:
 def _check_registration(branch: Organization | None) -> None:
     if branch is not None and branch.kind not in Organization.REGISTRATION_KINDS:
         raise ValidationError(
-            {"branch": _("A membership is registered with a branch, a joint branch or a mobile branch.")}
+            {
+                "branch": _(
+                    "A membership is registered with a branch, a joint branch or a mobile branch."
+                )
+            }
         )
 
 
@@ -74,27 +87,50 @@ def member_update(*, member: Member, by, fields: dict) -> Member:
         _check_registration(fields["branch"])
     changed = model_update(instance=stored, fields=fields, allowed=MEMBER_FIELDS)
     if "branch" in changed and stored.branch is not None:
-        timeline_record(organization=stored.branch, kind="member_registered", params={"person": stored.real_name})
+        timeline_record(
+            organization=stored.branch,
+            kind="member_registered",
+            params={"person": stored.real_name},
+        )
     return stored
 
 
 @transaction.atomic
 def participation_start(
-    *, member: Member, organization: Organization, by, started_on: date | None = None, note: str = ""
+    *,
+    member: Member,
+    organization: Organization,
+    by,
+    started_on: date | None = None,
+    note: str = "",
 ) -> Participation:
     """The member takes part in a joint or mobile branch, a micro-branch or a party group."""
     if organization.kind not in Organization.PARTICIPATION_KINDS:
         raise ValidationError(
-            {"organization": _("Members take part in joint or mobile branches, micro-branches and party groups.")}
+            {
+                "organization": _(
+                    "Members take part in joint or mobile branches, micro-branches and party groups."
+                )
+            }
         )
-    if not (scope.can_manage(by, organization) or (member.branch and scope.can_manage(by, member.branch))):
-        raise PermissionDenied(_("You may not add participants to %(org)s.") % {"org": organization})
+    if not (
+        scope.can_manage(by, organization)
+        or (member.branch and scope.can_manage(by, member.branch))
+    ):
+        raise PermissionDenied(
+            _("You may not add participants to %(org)s.") % {"org": organization}
+        )
     if member.branch_id == organization.pk:
         raise ValidationError(_("The member is registered there already."))
-    if Participation.objects.filter(member=member, organization=organization, ended_on__isnull=True).exists():
+    if Participation.objects.filter(
+        member=member, organization=organization, ended_on__isnull=True
+    ).exists():
         raise ValidationError(_("The member already takes part in this organisation."))
     participation = Participation(
-        member=member, organization=organization, started_on=started_on or timezone.localdate(), note=note
+        member=member,
+        organization=organization,
+        started_on=started_on or timezone.localdate(),
+        note=note,
     )
     participation.full_clean(validate_constraints=False)
     participation.save()
@@ -102,28 +138,41 @@ def participation_start(
 
 
 @transaction.atomic
-def participation_end(*, participation: Participation, by, ended_on: date | None = None) -> Participation:
-    stored = Participation.objects.select_for_update().select_related("organization", "member__branch").get(
-        pk=participation.pk
+def participation_end(
+    *, participation: Participation, by, ended_on: date | None = None
+) -> Participation:
+    stored = (
+        Participation.objects.select_for_update()
+        .select_related("organization", "member__branch")
+        .get(pk=participation.pk)
     )
     member_branch = stored.member.branch
-    if not (scope.can_manage(by, stored.organization) or (member_branch and scope.can_manage(by, member_branch))):
-        raise PermissionDenied(_("You may not change participants of %(org)s.") % {"org": stored.organization})
+    if not (
+        scope.can_manage(by, stored.organization)
+        or (member_branch and scope.can_manage(by, member_branch))
+    ):
+        raise PermissionDenied(
+            _("You may not change participants of %(org)s.") % {"org": stored.organization}
+        )
     if stored.ended_on is not None:
         raise ValidationError(_("This participation has already ended."))
-    model_update(instance=stored, fields={"ended_on": ended_on or timezone.localdate()}, allowed=("ended_on",))
+    model_update(
+        instance=stored,
+        fields={"ended_on": ended_on or timezone.localdate()},
+        allowed=("ended_on",),
+    )
     return stored
 
 
-def member_activity_record(*, member: Member, kind: str, at: datetime | None = None) -> ActivityFact:
+def member_activity_record(
+    *, member: Member, kind: str, at: datetime | None = None
+) -> ActivityFact:
     """Content apps report what a member did (studied, attended, posted, served).
 
     Two statements, no read: the fact, and `last_active_at` moved forward only if newer."""
     at = at or timezone.now()
     fact = ActivityFact.objects.create(member=member, kind=kind, occurred_at=at)
-    Member.objects.filter(pk=member.pk).filter(Q(last_active_at__isnull=True) | Q(last_active_at__lt=at)).update(
-        last_active_at=at, updated_at=timezone.now()
-    )
+    Member.objects.filter(pk=member.pk).filter(
+        Q(last_active_at__isnull=True) | Q(last_active_at__lt=at)
+    ).update(last_active_at=at, updated_at=timezone.now())
     return fact
-
-

@@ -32,7 +32,9 @@ def _check_redis() -> bool:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+        )
         return bool(client.ping())
     except Exception:
         logger.exception("health check: redis unreachable")
@@ -47,5 +49,8 @@ def healthz(request):
     if settings.REDIS_URL:
         checks["redis"] = _check_redis()
     healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "error", **{k: "ok" if v else "down" for k, v in checks.items()}}
+    body = {
+        "status": "ok" if healthy else "error",
+        **{k: "ok" if v else "down" for k, v in checks.items()},
+    }
     return JsonResponse(body, status=200 if healthy else 503)

@@ -28,7 +28,9 @@ def need_service(what: str, available: bool, how: str) -> None:
 def port_open(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -44,7 +46,9 @@ def require_postgres(settings):
 @pytest.fixture
 def require_redis(settings):
     url = os.environ.get("REDIS_URL", "")
-    need_service("Redis", bool(url) and port_open(url, 6379), "set REDIS_URL=redis://... and start Redis")
+    need_service(
+        "Redis", bool(url) and port_open(url, 6379), "set REDIS_URL=redis://... and start Redis"
+    )
     return url
 
 
@@ -68,13 +72,27 @@ def tree(db):
     branches (secretary, secretary2); a party group under the first branch; a joint branch
     under the company with a participant registered in the first branch."""
     group = factories.OrganizationFactory(name="集团党委", kind=Organization.Kind.COMMITTEE)
-    company = factories.OrganizationFactory(parent=group, name="一公司党委", kind=Organization.Kind.COMMITTEE)
-    branch = factories.OrganizationFactory(parent=company, name="一号项目党支部", kind=Organization.Kind.BRANCH)
-    sibling = factories.OrganizationFactory(parent=company, name="二号项目党支部", kind=Organization.Kind.BRANCH)
-    party_group = factories.OrganizationFactory(parent=branch, name="一号项目第一党小组", kind=Organization.Kind.GROUP)
-    joint = factories.OrganizationFactory(parent=company, name="高原联合党支部", kind=Organization.Kind.JOINT_BRANCH)
-    other_group = factories.OrganizationFactory(name="另一集团党委", kind=Organization.Kind.COMMITTEE)
-    outside = factories.OrganizationFactory(parent=other_group, name="外部党支部", kind=Organization.Kind.BRANCH)
+    company = factories.OrganizationFactory(
+        parent=group, name="一公司党委", kind=Organization.Kind.COMMITTEE
+    )
+    branch = factories.OrganizationFactory(
+        parent=company, name="一号项目党支部", kind=Organization.Kind.BRANCH
+    )
+    sibling = factories.OrganizationFactory(
+        parent=company, name="二号项目党支部", kind=Organization.Kind.BRANCH
+    )
+    party_group = factories.OrganizationFactory(
+        parent=branch, name="一号项目第一党小组", kind=Organization.Kind.GROUP
+    )
+    joint = factories.OrganizationFactory(
+        parent=company, name="高原联合党支部", kind=Organization.Kind.JOINT_BRANCH
+    )
+    other_group = factories.OrganizationFactory(
+        name="另一集团党委", kind=Organization.Kind.COMMITTEE
+    )
+    outside = factories.OrganizationFactory(
+        parent=other_group, name="外部党支部", kind=Organization.Kind.BRANCH
+    )
     for org in (group, company, branch, sibling, party_group, joint, other_group, outside):
         org.refresh_from_db()
 
@@ -94,14 +112,34 @@ def tree(db):
     secretary = person("secretary", branch).user
     secretary2 = person("secretary2", sibling).user
     reviewer = factories.UserFactory(username="reviewer")
-    factories.RoleAssignmentFactory(user=secretary, organization=branch, role=RoleAssignment.Role.SECRETARY)
-    factories.RoleAssignmentFactory(user=secretary2, organization=sibling, role=RoleAssignment.Role.SECRETARY)
-    factories.RoleAssignmentFactory(user=reviewer, organization=group, role=RoleAssignment.Role.REVIEWER)
+    factories.RoleAssignmentFactory(
+        user=secretary, organization=branch, role=RoleAssignment.Role.SECRETARY
+    )
+    factories.RoleAssignmentFactory(
+        user=secretary2, organization=sibling, role=RoleAssignment.Role.SECRETARY
+    )
+    factories.RoleAssignmentFactory(
+        user=reviewer, organization=group, role=RoleAssignment.Role.REVIEWER
+    )
     admin = factories.UserFactory(username="admin", is_superuser=True, is_staff=True)
     return SimpleNamespace(
-        group=group, company=company, branch=branch, sibling=sibling, party_group=party_group,
-        joint=joint, other_group=other_group, outside=outside, site=site, sibling_site=sibling_site,
-        member=member, office=office, sibling_member=sibling_member, outsider=outsider,
-        participant=participant, secretary=secretary, secretary2=secretary2, reviewer=reviewer,
+        group=group,
+        company=company,
+        branch=branch,
+        sibling=sibling,
+        party_group=party_group,
+        joint=joint,
+        other_group=other_group,
+        outside=outside,
+        site=site,
+        sibling_site=sibling_site,
+        member=member,
+        office=office,
+        sibling_member=sibling_member,
+        outsider=outsider,
+        participant=participant,
+        secretary=secretary,
+        secretary2=secretary2,
+        reviewer=reviewer,
         admin=admin,
     )

@@ -45,5 +45,10 @@ def test_every_portal_page_renders(client, tree, language):
         assert client.get(url).status_code == 200, url
     for user in (tree.member.user, tree.secretary, tree.reviewer, tree.admin):
         client.force_login(user)
-        for url in ("/", reverse("branches:detail", args=[tree.branch.pk]), "/accounts/password/change/", "/accounts/2fa/"):
+        for url in (
+            "/",
+            reverse("branches:detail", args=[tree.branch.pk]),
+            "/accounts/password/change/",
+            "/accounts/2fa/",
+        ):
             assert client.get(url).status_code == 200, (user, url)

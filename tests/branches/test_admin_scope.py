@@ -27,9 +27,21 @@ MEMBER_LIST = reverse("admin:members_member_changelist")
 @pytest.mark.parametrize(
     ("who", "sees", "does_not_see"),
     [
-        ("secretary", {"党员0", "member", "office", "secretary"}, {"sibling_member", "outsider", "participant", "secretary2"}),
-        ("secretary2", {"sibling_member", "participant", "secretary2"}, {"member", "office", "outsider"}),
-        ("reviewer", {"member", "office", "sibling_member", "participant", "secretary", "secretary2"}, {"outsider"}),
+        (
+            "secretary",
+            {"党员0", "member", "office", "secretary"},
+            {"sibling_member", "outsider", "participant", "secretary2"},
+        ),
+        (
+            "secretary2",
+            {"sibling_member", "participant", "secretary2"},
+            {"member", "office", "outsider"},
+        ),
+        (
+            "reviewer",
+            {"member", "office", "sibling_member", "participant", "secretary", "secretary2"},
+            {"outsider"},
+        ),
         ("admin", {"member", "outsider"}, set()),
     ],
 )
@@ -46,7 +58,9 @@ def test_joint_branch_secretary_sees_participants_registered_elsewhere(client, t
     from tests.factories import RoleAssignmentFactory, UserFactory
 
     joint_secretary = UserFactory(username="joint_sec")
-    RoleAssignmentFactory(user=joint_secretary, organization=tree.joint, role=RoleAssignment.Role.SECRETARY)
+    RoleAssignmentFactory(
+        user=joint_secretary, organization=tree.joint, role=RoleAssignment.Role.SECRETARY
+    )
     login(client, joint_secretary)
     usernames = {m.user.username for m in client.get(MEMBER_LIST).context["cl"].result_list}
     assert usernames == {"participant"}
@@ -119,9 +133,17 @@ def autocomplete(client, model, field, term=""):
 @pytest.mark.parametrize(
     ("who", "visible", "hidden"),
     [
-        ("secretary", {"branch", "party_group"}, {"sibling", "company", "group", "outside", "joint"}),
+        (
+            "secretary",
+            {"branch", "party_group"},
+            {"sibling", "company", "group", "outside", "joint"},
+        ),
         ("secretary2", {"sibling"}, {"branch", "party_group", "outside"}),
-        ("reviewer", {"group", "company", "branch", "sibling", "joint"}, {"outside", "other_group"}),
+        (
+            "reviewer",
+            {"group", "company", "branch", "sibling", "joint"},
+            {"outside", "other_group"},
+        ),
     ],
 )
 def test_autocomplete_offers_only_scoped_organizations(client, tree, who, visible, hidden):
@@ -188,7 +210,11 @@ def test_post_within_scope_saves_through_the_service(client, tree):
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     member.refresh_from_db()
-    assert (member.real_name, member.status, member.phone) == ("新名字", "probationary", "13800000000")
+    assert (member.real_name, member.status, member.phone) == (
+        "新名字",
+        "probationary",
+        "13800000000",
+    )
 
 
 def test_action_on_a_crafted_id_touches_nothing_outside_scope(client, tree):
@@ -213,7 +239,9 @@ def exported_names(response):
 
 def test_action_within_scope_exports(client, tree):
     login(client, tree.secretary)
-    response = client.post(MEMBER_LIST, {"action": "export_xlsx", "_selected_action": [tree.member.pk]})
+    response = client.post(
+        MEMBER_LIST, {"action": "export_xlsx", "_selected_action": [tree.member.pk]}
+    )
     assert "attachment" in response["Content-Disposition"]
     assert exported_names(response) == [tree.member.real_name]
 
@@ -238,7 +266,13 @@ def test_secretary_cannot_assign_roles(client, tree):
 def test_secretary_creates_a_party_group_only_inside_the_branch(client, tree):
     login(client, tree.secretary)
     url = reverse("admin:branches_organization_add")
-    base = {"name": "第二党小组", "short_name": "", "kind": "group", "contact_phone": "", "description": ""}
+    base = {
+        "name": "第二党小组",
+        "short_name": "",
+        "kind": "group",
+        "contact_phone": "",
+        "description": "",
+    }
     response = client.post(url, {**base, "parent": tree.sibling.pk})
     assert response.status_code == 200
     assert "parent" in response.context["adminform"].form.errors

@@ -37,11 +37,20 @@ def test_subtree_does_not_leak_into_a_sibling_with_a_similar_path(tree):
 def test_managed_and_visible_organizations(tree):
     assert set(scope.managed_organizations(tree.secretary)) == {tree.branch, tree.party_group}
     assert set(scope.managed_organizations(tree.reviewer)) == {
-        tree.group, tree.company, tree.branch, tree.sibling, tree.party_group, tree.joint,
+        tree.group,
+        tree.company,
+        tree.branch,
+        tree.sibling,
+        tree.party_group,
+        tree.joint,
     }
     assert not scope.managed_organizations(tree.member.user).exists()
     # A member sees content from their branch up to the root, not the sibling's.
-    assert set(scope.visible_organizations(tree.member.user)) == {tree.group, tree.company, tree.branch}
+    assert set(scope.visible_organizations(tree.member.user)) == {
+        tree.group,
+        tree.company,
+        tree.branch,
+    }
     # A participant also sees the joint branch where they take part.
     assert tree.joint in set(scope.visible_organizations(tree.participant.user))
     assert scope.can_see(tree.member.user, tree.company)
@@ -63,10 +72,14 @@ def test_scope_checks_reuse_one_cached_query(tree, django_assert_num_queries):
 def test_role_assign_and_revoke_keep_staff_status_in_step(tree):
     user = UserFactory(username="newcomer")
     assert not user.is_staff
-    assignment = services.role_assign(user=user, organization=tree.sibling, role="committee_member", by=tree.reviewer)
+    assignment = services.role_assign(
+        user=user, organization=tree.sibling, role="committee_member", by=tree.reviewer
+    )
     user.refresh_from_db()
     assert user.is_staff and user.has_perm("members.change_member")
-    second = services.role_assign(user=user, organization=tree.branch, role="deputy_secretary", by=tree.reviewer)
+    second = services.role_assign(
+        user=user, organization=tree.branch, role="deputy_secretary", by=tree.reviewer
+    )
     services.role_revoke(assignment=assignment, by=tree.reviewer)
     user.refresh_from_db()
     assert user.is_staff  # still has a role
@@ -78,9 +91,13 @@ def test_role_assign_and_revoke_keep_staff_status_in_step(tree):
 def test_only_reviewers_in_scope_assign_roles(tree):
     user = UserFactory(username="candidate")
     with pytest.raises(PermissionDenied):
-        services.role_assign(user=user, organization=tree.branch, role="committee_member", by=tree.secretary)
+        services.role_assign(
+            user=user, organization=tree.branch, role="committee_member", by=tree.secretary
+        )
     with pytest.raises(PermissionDenied):
-        services.role_assign(user=user, organization=tree.outside, role="secretary", by=tree.reviewer)
+        services.role_assign(
+            user=user, organization=tree.outside, role="secretary", by=tree.reviewer
+        )
     assert not RoleAssignment.objects.filter(user=user).exists()
 
 
@@ -88,7 +105,9 @@ def test_one_secretary_per_organization_is_a_database_rule(tree):
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        RoleAssignment.objects.create(user=tree.secretary2, organization=tree.branch, role="secretary")
+        RoleAssignment.objects.create(
+            user=tree.secretary2, organization=tree.branch, role="secretary"
+        )
 
 
 def test_permissions_follow_roles(tree):
@@ -111,7 +130,9 @@ def test_organization_create_requires_scope(tree):
         services.organization_create(parent=tree.sibling, by=tree.secretary, name="x", kind="group")
     with pytest.raises(PermissionDenied):
         services.organization_create(parent=None, by=tree.reviewer, name="x", kind="committee")
-    group = services.organization_create(parent=tree.branch, by=tree.secretary, name="新党小组", kind="group")
+    group = services.organization_create(
+        parent=tree.branch, by=tree.secretary, name="新党小组", kind="group"
+    )
     assert group.get_absolute_url().endswith(f"/{group.pk}/")
     assert group.timeline.filter(kind="organization_created").exists()
 
@@ -127,6 +148,12 @@ def test_site_close_adds_a_timeline_entry_and_refuses_twice(tree):
     with pytest.raises(ValidationError):
         services.site_close(site=tree.site, by=tree.secretary, on=datetime.date(2026, 10, 2))
     with pytest.raises(ValidationError):  # closed before it opened
-        services.site_update(site=tree.sibling_site, by=tree.secretary2, fields={"closed_on": datetime.date(2000, 1, 1)})
+        services.site_update(
+            site=tree.sibling_site,
+            by=tree.secretary2,
+            fields={"closed_on": datetime.date(2000, 1, 1)},
+        )
     with pytest.raises(PermissionDenied):
-        services.site_close(site=tree.sibling_site, by=tree.secretary, on=datetime.date(2026, 10, 1))
+        services.site_close(
+            site=tree.sibling_site, by=tree.secretary, on=datetime.date(2026, 10, 1)
+        )

@@ -16,10 +16,19 @@ def names(qs):
 def test_members_of_an_organization_registered_and_participating(tree):
     assert names(selectors.members_of_organizations(organizations=[tree.joint])) == {"participant"}
     assert names(selectors.members_of_organizations(organizations=[tree.sibling])) == {
-        "sibling_member", "participant", "secretary2",
+        "sibling_member",
+        "participant",
+        "secretary2",
     }
     company = names(selectors.members_of_organizations(organizations=[tree.company]))
-    assert company == {"member", "office", "secretary", "sibling_member", "participant", "secretary2"}
+    assert company == {
+        "member",
+        "office",
+        "secretary",
+        "sibling_member",
+        "participant",
+        "secretary2",
+    }
     assert "outsider" not in names(selectors.members_of_organizations(organizations=[tree.group]))
 
 
@@ -39,7 +48,9 @@ def test_subtree_switch_and_filters(tree):
     remote = selectors.members_of_organizations(organizations=[tree.company], categories=["remote"])
     assert names(remote) == {"member"}
     Member.objects.filter(pk=tree.office.pk).update(status="probationary")
-    probationary = selectors.members_of_organizations(organizations=[tree.company], statuses=["probationary"])
+    probationary = selectors.members_of_organizations(
+        organizations=[tree.company], statuses=["probationary"]
+    )
     assert names(probationary) == {"office"}
 
 
@@ -62,7 +73,9 @@ def test_one_query_whatever_the_size(tree, django_assert_num_queries):
 def test_activity_record_moves_last_active_forward_only(tree):
     now = datetime.datetime(2026, 11, 1, 8, 0, tzinfo=datetime.UTC)
     services.member_activity_record(member=tree.member, kind="studied", at=now)
-    services.member_activity_record(member=tree.member, kind="posted", at=now - datetime.timedelta(days=3))
+    services.member_activity_record(
+        member=tree.member, kind="posted", at=now - datetime.timedelta(days=3)
+    )
     tree.member.refresh_from_db()
     assert tree.member.last_active_at == now
     assert tree.member.activity_facts.count() == 2

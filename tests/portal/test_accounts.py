@@ -28,7 +28,12 @@ def test_logout_only_by_post(client, tree):
 def test_no_open_sign_up(client, db):
     response = client.post(
         "/accounts/signup/",
-        {"username": "intruder", "email": "i@example.com", "password1": "x-Strong-9981", "password2": "x-Strong-9981"},
+        {
+            "username": "intruder",
+            "email": "i@example.com",
+            "password1": "x-Strong-9981",
+            "password2": "x-Strong-9981",
+        },
     )
     from django.contrib.auth import get_user_model
 
@@ -85,7 +90,9 @@ def test_staff_with_totp_reaches_the_admin_when_required(client, tree, settings)
     from allauth.mfa.models import Authenticator
 
     settings.STAFF_REQUIRE_MFA = True
-    Authenticator.objects.create(user=tree.secretary, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    Authenticator.objects.create(
+        user=tree.secretary, type=Authenticator.Type.TOTP, data={"secret": "x"}
+    )
     client.force_login(tree.secretary)
     assert client.get("/admin/").status_code == 200
 

@@ -5,7 +5,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from branches.models import Organization, TimelineEntry
-from tests.factories import MemberFactory, OrganizationFactory, ParticipationFactory, ProjectSiteFactory
+from tests.factories import (
+    MemberFactory,
+    OrganizationFactory,
+    ParticipationFactory,
+    ProjectSiteFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +27,12 @@ def test_member_home_shows_branch_path_secretary_and_site(client, tree):
     response = client.get("/")
     body = response.content.decode()
     assert response.status_code == 200
-    for text in (tree.branch.name, tree.company.display_name, tree.group.display_name, tree.site.name):
+    for text in (
+        tree.branch.name,
+        tree.company.display_name,
+        tree.group.display_name,
+        tree.site.name,
+    ):
         assert text in body
     assert tree.secretary.member.real_name in body
     assert "My work" not in body and "我的工作" not in body  # no worklist for a plain member
@@ -43,15 +53,21 @@ def test_participant_home_lists_the_joint_branch(client, tree):
 def grow(tree, n):
     """Add n members, sites, participations and sub-organisations around the member."""
     for i in range(n):
-        child = OrganizationFactory(parent=tree.company, kind=Organization.Kind.BRANCH, name=f"扩展支部{i}")
+        child = OrganizationFactory(
+            parent=tree.company, kind=Organization.Kind.BRANCH, name=f"扩展支部{i}"
+        )
         ProjectSiteFactory(organization=child)
         m = MemberFactory(branch=tree.branch)
         ParticipationFactory(member=m, organization=tree.joint)
-        ParticipationFactory(member=tree.member, organization=OrganizationFactory(parent=child, kind="group"))
+        ParticipationFactory(
+            member=tree.member, organization=OrganizationFactory(parent=child, kind="group")
+        )
 
 
 @pytest.mark.parametrize("username", ["member", "secretary", "reviewer"])
-def test_home_query_count_is_fixed_as_the_tree_grows(client, tree, django_assert_max_num_queries, username):
+def test_home_query_count_is_fixed_as_the_tree_grows(
+    client, tree, django_assert_max_num_queries, username
+):
     user = getattr(tree, username) if username != "member" else tree.member.user
     client.force_login(user)
     client.get("/")  # warm up: session, content types
@@ -76,20 +92,32 @@ def test_branch_page_access(client, tree):
     assert client.get(reverse("branches:detail", args=[tree.party_group.pk])).status_code == 200
 
 
-def test_branch_page_shows_people_sites_children_and_a_paginated_timeline(client, tree, django_assert_max_num_queries):
+def test_branch_page_shows_people_sites_children_and_a_paginated_timeline(
+    client, tree, django_assert_max_num_queries
+):
     client.force_login(tree.member.user)
     url = reverse("branches:detail", args=[tree.branch.pk])
-    TimelineEntry.objects.create(organization=tree.branch, kind="site_opened", params={"site": "<b>坏</b>"}, occurred_at=timezone.now())
+    TimelineEntry.objects.create(
+        organization=tree.branch,
+        kind="site_opened",
+        params={"site": "<b>坏</b>"},
+        occurred_at=timezone.now(),
+    )
     with django_assert_max_num_queries(14) as small:
         body = client.get(url).content.decode()
     assert tree.secretary.member.real_name in body and tree.site.name in body
     assert "&lt;b&gt;坏&lt;/b&gt;" in body  # parameters are escaped
     base = timezone.now() - datetime.timedelta(days=400)
     TimelineEntry.objects.bulk_create(
-        TimelineEntry(organization=tree.branch, kind="site_opened", params={"site": f"S{i}"}, occurred_at=base + datetime.timedelta(days=i))
+        TimelineEntry(
+            organization=tree.branch,
+            kind="site_opened",
+            params={"site": f"S{i}"},
+            occurred_at=base + datetime.timedelta(days=i),
+        )
         for i in range(60)
     )
-    for i in range(10):
+    for _i in range(10):
         ProjectSiteFactory(organization=tree.branch)
     with django_assert_max_num_queries(len(small.captured_queries)):
         body = client.get(url).content.decode()

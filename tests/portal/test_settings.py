@@ -20,7 +20,12 @@ def run_manage(*args, env_extra: dict, drop=()):
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("DJANGO_")}
     env.update(env_extra)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -48,7 +53,11 @@ def test_defaults_are_a_safe_local_setup(settings):
 def test_content_security_policy_header(client, db):
     response = client.get("/accounts/login/")
     csp = response["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "script-src 'self'" in csp
+        and "object-src 'none'" in csp
+        and "frame-ancestors 'none'" in csp
+    )
 
 
 def test_migrations_are_complete(db):
