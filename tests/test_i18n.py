@@ -101,3 +101,13 @@ def test_pages_switch_language(client, tree):
         from branches.models import Organization
 
         assert str(Organization.Kind.JOINT_BRANCH.label) == "联合党支部"
+
+
+def test_upload_refusals_speak_chinese_by_default(client, tree):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(tree.secretary)
+    fake = SimpleUploadedFile("photo.jpg", b"MZ\x90\x00 not an image", content_type="image/jpeg")
+    response = client.post("/core/editor/upload/", {"upload": fake})
+    assert response.status_code == 400
+    assert "图片" in response.json()["error"]["message"]
