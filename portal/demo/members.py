@@ -1,0 +1,517 @@
+"""Demo members, their participations, activity facts and roles.
+
+Small demo: DESIGN's accounts (member, office, secretary, secretary2, reviewer) and about 150
+generated members (`demo001`...) across the small tree, every category and contact status,
+through the services. Bulk: `m000001`... registered in the bulk tree's branches, with users,
+members, participations, activity facts and role assignments inserted with `bulk_create`.
+Every account has the password `netbranch-demo`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
+
+from branches.models import RoleAssignment, TimelineEntry
+from branches.services import role_assign
+from members.models import ActivityFact, Member, Participation
+from members.services import member_activity_record, member_create, participation_start
+
+from . import BATCH, DemoContext, Login, at_morning
+from .branches import ORGS, bulk_branches
+from .names import POSITIONS, fake_phone, person_name
+
+Category = Member.Category
+Contact = Member.ContactStatus
+Role = RoleAssignment.Role
+FactKind = ActivityFact.Kind
+
+CONTACT_WEIGHTS = (
+    (Contact.ACTIVE, 70),
+    (Contact.AT_RISK, 12),
+    (Contact.LOST, 6),
+    (Contact.INVISIBLE, 12),
+)
+FACT_KINDS = (
+    (FactKind.STUDIED, 5),
+    (FactKind.ATTENDED, 3),
+    (FactKind.POSTED, 2),
+    (FactKind.SERVED, 1),
+)
+PROBATIONARY_SHARE = 0.08
+
+
+def activity(rng: random.Random, contact_status: str, now: datetime) -> list[tuple[str, datetime]]:
+    """Activity facts that fit the contact status: active within 30 days, at risk 30-90 days
+    ago, lost contact none in the last 90 days, invisible and pocket rarely anything."""
+    if contact_status == Contact.ACTIVE:
+        last, count, oldest = rng.uniform(0, 25), rng.randint(1, 6), 90
+    elif contact_status == Contact.AT_RISK:
+        last, count, oldest = rng.uniform(32, 85), rng.randint(1, 3), 200
+    elif contact_status == Contact.LOST:
+        last, count, oldest = rng.uniform(95, 400), rng.randint(0, 2), 700
+    else:  # invisible, pocket
+        last, count, oldest = rng.uniform(120, 700), rng.choice((0, 0, 1)), 800
+    if count == 0:
+        return []
+    ages = [last] + [rng.uniform(last, max(last, oldest)) for _ in range(count - 1)]
+    kinds, weights = zip(*FACT_KINDS, strict=True)
+    return [
+        (rng.choices(kinds, weights)[0], now - timedelta(days=age, minutes=rng.randint(0, 600)))
+        for age in ages
+    ]
+
+
+def joined_on(rng: random.Random, today: date, status: str) -> date:
+    if status == Member.Status.PROBATIONARY:  # admitted within the last year
+        return today - timedelta(days=rng.randint(20, 340))
+    return today - timedelta(days=rng.randint(400, 35 * 365))
+
+
+def draw_contact(rng: random.Random) -> str:
+    statuses, weights = zip(*CONTACT_WEIGHTS, strict=True)
+    return rng.choices(statuses, weights)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Small demo
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Spec:
+    username: str
+    real_name: str
+    branch: str | None  # organisation key in ctx.orgs; None for a pocket member
+    site: str | None
+    category: str
+    position: str
+    status: str = Member.Status.FULL
+    contact_status: str = Contact.ACTIVE
+    joined_party_on: date | None = None
+    phone: str = ""
+    registered_days_ago: int = 365
+    joins: list[tuple[str, int]] = field(default_factory=list)  # (organisation key, days ago)
+    roles: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (organisation key, role, title)
+    facts: list[tuple[str, datetime]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Block:
+    """`count` generated members registered in `branch` (None: pocket members)."""
+
+    branch: str | None
+    count: int
+    category: str
+    sites: tuple[str, ...] = ()
+    joins: tuple[str, ...] = ()  # every member takes part there
+    rotate: tuple[str, ...] = ()  # each member takes part in one of these (party groups)
+    roles: tuple[
+        tuple[str, str, str], ...
+    ] = ()  # (organisation key, role, title) for members 0, 1, ...
+
+
+JOINT_SITES = ("naqu", "golmud", "xining")
+BLOCKS = (
+    Block("hq1", 8, Category.OFFICE, roles=(("hq1", Role.SECRETARY, "支部书记"), ("hq", Role.SECRETARY, "党总支书记"))),
+    Block("hq2", 8, Category.OFFICE, roles=(("hq2", Role.SECRETARY, "支部书记"),)),
+    Block("c1_office", 6, Category.OFFICE, rotate=("c1_office_g1",),
+          roles=(("c1_office", Role.SECRETARY, "支部书记"), ("c1", Role.REVIEWER, "党群工作部"))),
+    Block("c1_office", 6, Category.OFFICE),
+    Block("c1_joint", 10, Category.REMOTE, sites=JOINT_SITES,
+          roles=(("c1_joint", Role.DEPUTY_SECRETARY, "副书记"), ("c1_joint", Role.COMMITTEE_MEMBER, "组织委员"))),
+    # Registered with their home project, working at the small sites: they take part in the joint branch.
+    Block("c1_sctr", 5, Category.REMOTE, sites=JOINT_SITES, joins=("c1_joint",)),
+    Block("c1_sctr", 16, Category.FRONT_LINE, sites=("kangding",), rotate=("c1_sctr_g1", "c1_sctr_g2"),
+          roles=(("c1_sctr", Role.DEPUTY_SECRETARY, "副书记"), ("c1_sctr", Role.COMMITTEE_MEMBER, "宣传委员"))),
+    Block("c1_sctr", 4, Category.FRONT_LINE, sites=("kangding",), joins=("c1_sctr_micro",)),
+    Block("c1_mobile", 10, Category.FRONT_LINE, sites=("kangding", "golmud"),
+          roles=(("c1_mobile", Role.SECRETARY, "支部书记"),)),
+    Block("c2_office", 10, Category.OFFICE,
+          roles=(("c2_office", Role.SECRETARY, "支部书记"), ("c2", Role.REVIEWER, "党群工作部"))),
+    Block("c2_yn", 14, Category.FRONT_LINE, sites=("lufeng",), rotate=("c2_yn_g1",),
+          roles=(("c2_yn", Role.SECRETARY, "支部书记"),)),
+    Block("c2_xj", 12, Category.REMOTE, sites=("ruoqiang",), roles=(("c2_xj", Role.SECRETARY, "支部书记"),)),
+    Block("c3_office", 8, Category.OFFICE,
+          roles=(("c3_office", Role.SECRETARY, "支部书记"), ("c3", Role.REVIEWER, "党群工作部"))),
+    Block("c3_cy", 12, Category.FRONT_LINE, sites=("chengdu",), roles=(("c3_cy", Role.SECRETARY, "支部书记"),)),
+    Block("c3_ys", 10, Category.REMOTE, sites=("yushu",), roles=(("c3_ys", Role.SECRETARY, "支部书记"),)),
+    Block(None, 4, Category.FRONT_LINE),
+)  # fmt: skip
+
+# DESIGN's demo accounts: username, real name, branch, site, category, position, joined, roles.
+NAMED = (
+    ("member", "李向阳", "c1_joint", "naqu", Category.REMOTE, "安全员", date(2014, 7, 1), ()),
+    ("office", "刘晓梅", "c1_office", None, Category.OFFICE, "综合办公室文秘", date(2016, 6, 28), ()),
+    ("secretary", "陈国华", "c1_joint", "xining", Category.FRONT_LINE, "项目书记", date(2005, 7, 1),
+     (("c1_joint", Role.SECRETARY, "支部书记"),)),
+    ("secretary2", "赵红军", "c1_sctr", "kangding", Category.FRONT_LINE, "项目书记", date(2008, 12, 20),
+     (("c1_sctr", Role.SECRETARY, "支部书记"),)),
+    ("reviewer", "孙丽娟", "hq1", None, Category.OFFICE, "党建工作部副部长", date(2003, 5, 4),
+     (("group", Role.REVIEWER, "党建工作部"),)),
+)  # fmt: skip
+
+
+def small_specs(ctx: DemoContext) -> list[Spec]:
+    """Every member of the small demo, the same on every run."""
+    rng = ctx.rng("members-small")
+    founded = {org[0]: org[5] for org in ORGS}  # days ago; nobody registers before that
+
+    def registered(branch: str | None, joined: date) -> int:
+        latest = founded[branch] - 10 if branch else 900
+        return min((ctx.today - joined).days, rng.randint(30, latest))
+
+    specs = []
+    for username, name, branch, site, category, position, joined, roles in NAMED:
+        specs.append(
+            Spec(
+                username=username,
+                real_name=name,
+                branch=branch,
+                site=site,
+                category=category,
+                position=position,
+                joined_party_on=joined,
+                phone=fake_phone(rng),
+                registered_days_ago=registered(branch, joined),
+                roles=list(roles),
+                facts=activity(rng, Contact.ACTIVE, ctx.now),
+            )
+        )
+    n = 0
+    for block in BLOCKS:
+        for i in range(block.count):
+            n += 1
+            role_holder = i < len(block.roles)
+            if block.branch is None:
+                contact = Contact.POCKET
+            else:
+                contact = Contact.ACTIVE if role_holder else draw_contact(rng)
+            status = Member.Status.FULL
+            if not role_holder and rng.random() < PROBATIONARY_SHARE:
+                status = Member.Status.PROBATIONARY
+            site = rng.choice(block.sites) if block.sites else None
+            joined = joined_on(rng, ctx.today, status)
+            joins = [(key, rng.randint(30, 400)) for key in block.joins]
+            if block.rotate:
+                joins.append((block.rotate[i % len(block.rotate)], rng.randint(30, 400)))
+            specs.append(
+                Spec(
+                    username=f"demo{n:03d}",
+                    real_name=person_name(
+                        rng, tibetan=site in ("naqu", "yushu") and rng.random() < 0.3
+                    ),
+                    branch=block.branch,
+                    site=site,
+                    category=block.category,
+                    position=rng.choice(POSITIONS[block.category]),
+                    status=status,
+                    contact_status=contact,
+                    joined_party_on=joined,
+                    phone=fake_phone(rng),
+                    registered_days_ago=registered(block.branch, joined),
+                    joins=joins,
+                    roles=[block.roles[i]] if role_holder else [],
+                    facts=activity(rng, contact, ctx.now),
+                )
+            )
+    return specs
+
+
+def seed(ctx: DemoContext) -> None:
+    specs = small_specs(ctx)
+    User = get_user_model()
+    existing = set(
+        User.objects.filter(username__in=[s.username for s in specs]).values_list(
+            "username", flat=True
+        )
+    )
+    new_users = []
+    for spec in specs:
+        if spec.username not in existing:
+            new_users.append(_create(ctx, spec).user_id)
+    # One hash for everyone, made once with the configured hasher.
+    User.objects.filter(pk__in=new_users).update(password=ctx.password_hash)
+
+    ctx.members.update(
+        (m.user.username, m)
+        for m in Member.objects.select_related("user", "branch", "project_site").filter(
+            user__username__in=[s.username for s in specs]
+        )
+    )
+    rng = ctx.rng("roles-small")
+    for spec in specs:
+        for org_key, role, title in spec.roles:
+            if not RoleAssignment.objects.filter(
+                user=ctx.members[spec.username].user, organization=ctx.orgs[org_key], role=role
+            ).exists():
+                role_assign(
+                    user=ctx.members[spec.username].user,
+                    organization=ctx.orgs[org_key],
+                    role=role,
+                    by=ctx.admin,
+                    title=title,
+                )
+                # The service dates the line today; the demo's committees were elected earlier.
+                TimelineEntry.objects.filter(
+                    pk=TimelineEntry.objects.filter(
+                        organization=ctx.orgs[org_key], kind="role_assigned"
+                    )
+                    .order_by("-id")
+                    .values("pk")[:1]
+                ).update(
+                    occurred_at=at_morning(
+                        ctx.date_ago(rng.randint(5, max(6, spec.registered_days_ago - 5)))
+                    )
+                )
+                ctx.count("role assignments")
+    _logins(ctx)
+
+
+def _create(ctx: DemoContext, spec: Spec) -> Member:
+    branch = ctx.orgs[spec.branch] if spec.branch else None
+    member = member_create(
+        by=ctx.admin,
+        username=spec.username,
+        email=f"{spec.username}@example.com",
+        real_name=spec.real_name,
+        branch=branch,
+        project_site=ctx.sites[spec.site] if spec.site else None,
+        status=spec.status,
+        category=spec.category,
+        joined_party_on=spec.joined_party_on,
+        phone=spec.phone,
+        position=spec.position,
+        contact_status=spec.contact_status,
+    )
+    ctx.count("users")
+    ctx.count("members")
+    if branch is not None:
+        # The service dates the "registered" line today; the demo's members registered earlier.
+        entry = (
+            TimelineEntry.objects.filter(organization=branch, kind="member_registered")
+            .order_by("-id")
+            .first()
+        )
+        if entry is not None:
+            entry.occurred_at = at_morning(ctx.date_ago(spec.registered_days_ago))
+            entry.save(update_fields=["occurred_at"])
+    for org_key, days in spec.joins:
+        participation_start(
+            member=member,
+            organization=ctx.orgs[org_key],
+            by=ctx.admin,
+            started_on=ctx.date_ago(days),
+        )
+        ctx.count("participations")
+    for kind, at in sorted(spec.facts, key=lambda fact: fact[1]):
+        member_activity_record(member=member, kind=kind, at=at)
+        ctx.count("activity facts")
+    return member
+
+
+def _logins(ctx: DemoContext) -> None:
+    def where(username):
+        m = ctx.members[username]
+        return f"{m.real_name} · {m.branch.name}" if m.branch else m.real_name
+
+    site = ctx.sites["naqu"]
+    ctx.logins.extend(
+        [
+            Login(
+                "member",
+                f"remote-site member at {site.name} ({site.province}, {site.altitude_m} m, no coverage); {where('member')}",
+            ),
+            Login("office", f"office member; {where('office')}"),
+            Login("secretary", f"secretary of member's joint branch; {where('secretary')}"),
+            Login(
+                "secretary2",
+                f"secretary of a sibling branch under {ctx.orgs['c1'].name}; {where('secretary2')}",
+            ),
+            Login("reviewer", f"reviewer at {ctx.orgs['group'].name}; {where('reviewer')}"),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk
+# --------------------------------------------------------------------------------------------
+
+BULK_USERNAMES = r"^m[0-9]{6,}$"
+POCKET_SHARE = 0.03
+
+
+def bulk_username(n: int, members: int) -> str:
+    return f"m{n:0{max(6, len(str(members)))}d}"
+
+
+def bulk(ctx: DemoContext, *, members: int) -> None:
+    User = get_user_model()
+    present = User.objects.filter(username__regex=BULK_USERNAMES).count()
+    if present:
+        if (
+            present != members
+            or not User.objects.filter(username=bulk_username(members, members)).exists()
+        ):
+            raise CommandError(
+                f"The database already holds {present} bulk demo members, not {members}. "
+                "Run `manage.py flush` (or recreate the database) to seed a different --members."
+            )
+        ctx.log(f"bulk members: {present} already there")
+        return
+
+    rng = ctx.rng(f"members-bulk-{members}")
+    rows: list[tuple[int, int | None, str]] = []
+    bar = ctx.progress(total=members, desc="members")
+    buffer: list[dict] = []
+    n = 0
+    for branch in bulk_branches(ctx):
+        for i in range(branch.size):
+            n += 1
+            buffer.append(_bulk_spec(ctx, rng, branch, i, bulk_username(n, members)))
+            if len(buffer) >= BATCH:
+                rows.extend(_flush(ctx, buffer))
+                bar.update(len(buffer))
+                buffer = []
+    if buffer:
+        rows.extend(_flush(ctx, buffer))
+        bar.update(len(buffer))
+    bar.close()
+    ctx.bulk["members"] = rows
+
+
+def _bulk_spec(ctx: DemoContext, rng: random.Random, branch, i: int, username: str) -> dict:
+    roles = []
+    if i == 0:
+        roles.append((branch.id, Role.SECRETARY, "支部书记"))
+    elif i == 1 and branch.size >= 18:
+        roles.append((branch.id, Role.DEPUTY_SECRETARY, "副书记"))
+    elif i == 2:
+        roles.append((branch.id, Role.COMMITTEE_MEMBER, "组织委员"))
+    elif 3 <= i < 3 + len(branch.review_ids):
+        roles.append((branch.review_ids[i - 3], Role.REVIEWER, "党群工作部"))
+
+    if branch.category == Category.OFFICE:
+        category = Category.OFFICE
+    elif rng.random() < 0.85:
+        category = branch.category
+    else:
+        category = Category.FRONT_LINE if branch.category == Category.REMOTE else Category.REMOTE
+
+    if roles:
+        contact, status = Contact.ACTIVE, Member.Status.FULL
+    else:
+        contact = Contact.POCKET if rng.random() < POCKET_SHARE else draw_contact(rng)
+        status = (
+            Member.Status.PROBATIONARY if rng.random() < PROBATIONARY_SHARE else Member.Status.FULL
+        )
+
+    if branch.kind == "mobile_branch":
+        sites = branch.company_site_ids
+    elif branch.category == Category.OFFICE:
+        sites = []
+    else:
+        sites = branch.site_ids
+    joins = []
+    if contact != Contact.POCKET:
+        if branch.group_ids and rng.random() < 0.75:
+            joins.append(rng.choice(branch.group_ids))
+        if branch.micro_id and rng.random() < 0.15:
+            joins.append(branch.micro_id)
+        if branch.joint_id and branch.joint_site_ids and rng.random() < 0.03:
+            joins.append(branch.joint_id)  # works at one of the joint branch's small sites
+            sites, category = branch.joint_site_ids, Category.REMOTE
+    joined = joined_on(rng, ctx.today, status)
+    facts = activity(rng, contact, ctx.now)
+    return {
+        "username": username,
+        "real_name": person_name(rng),
+        "branch_id": None if contact == Contact.POCKET else branch.id,
+        "site_id": rng.choice(sites) if sites and contact != Contact.POCKET else None,
+        "status": status,
+        "category": category,
+        "joined": joined,
+        "registered": at_morning(
+            ctx.today - timedelta(days=min((ctx.today - joined).days, rng.randint(30, 900)))
+        ),
+        "phone": fake_phone(rng),
+        "position": rng.choice(POSITIONS[category]),
+        "contact": contact,
+        "facts": facts,
+        "last_active": max((at for _kind, at in facts), default=None),
+        "joins": [(org_id, ctx.date_ago(rng.randint(30, 400))) for org_id in joins],
+        "roles": roles,
+    }
+
+
+def _flush(ctx: DemoContext, specs: list[dict]) -> list[tuple[int, int | None, str]]:
+    User = get_user_model()
+    users = [
+        User(
+            username=s["username"],
+            email=f"{s['username']}@example.com",
+            password=ctx.password_hash,
+            is_staff=bool(s["roles"]),
+            date_joined=s["registered"],
+        )
+        for s in specs
+    ]
+    User.objects.bulk_create(users, batch_size=BATCH)
+    members = [
+        Member(
+            user_id=u.pk,
+            real_name=s["real_name"],
+            branch_id=s["branch_id"],
+            project_site_id=s["site_id"],
+            status=s["status"],
+            category=s["category"],
+            joined_party_on=s["joined"],
+            phone=s["phone"],
+            position=s["position"],
+            contact_status=s["contact"],
+            last_active_at=s["last_active"],
+        )
+        for u, s in zip(users, specs, strict=True)
+    ]
+    Member.objects.bulk_create(members, batch_size=BATCH)
+    participations = [
+        Participation(member_id=m.pk, organization_id=org_id, started_on=started)
+        for m, s in zip(members, specs, strict=True)
+        for org_id, started in s["joins"]
+    ]
+    Participation.objects.bulk_create(participations, batch_size=BATCH)
+    facts = [
+        ActivityFact(member_id=m.pk, kind=kind, occurred_at=at)
+        for m, s in zip(members, specs, strict=True)
+        for kind, at in s["facts"]
+    ]
+    ActivityFact.objects.bulk_create(facts, batch_size=BATCH)
+    roles = [
+        RoleAssignment(user_id=u.pk, organization_id=org_id, role=role, title=title)
+        for u, s in zip(users, specs, strict=True)
+        for org_id, role, title in s["roles"]
+    ]
+    RoleAssignment.objects.bulk_create(roles, batch_size=BATCH)
+    ctx.count("users", len(users))
+    ctx.count("members", len(members))
+    ctx.count("participations", len(participations))
+    ctx.count("activity facts", len(facts))
+    ctx.count("role assignments", len(roles))
+    return [(m.pk, m.branch_id, m.category) for m in members]
+
+
+def bulk_members(ctx: DemoContext) -> list[tuple[int, int | None, str]]:
+    """(member id, registered branch id, category) of every bulk member, for later modules."""
+    if "members" not in ctx.bulk:
+        ctx.bulk["members"] = list(
+            Member.objects.filter(user__username__regex=BULK_USERNAMES)
+            .order_by("pk")
+            .values_list("pk", "branch_id", "category")
+        )
+    return ctx.bulk["members"]
