@@ -159,7 +159,9 @@ class RoleAssignment(TimeStampedModel):
         _("title"),
         max_length=60,
         blank=True,
-        help_text=_("Shown on the branch page, e.g. 'organisation member' or 'publicity'."),
+        help_text=_(
+            "A committee member's portfolio, shown on the branch page, e.g. 'organisation' or 'publicity'."
+        ),
     )
 
     class Meta:

@@ -148,6 +148,15 @@ class MemberAdmin(ScopedModelAdmin):
             except (ValidationError, PermissionDenied) as exc:
                 messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
 
+    def has_change_permission(self, request, obj=None):
+        """Members who only take part here (registered elsewhere) are read-only: their record
+        belongs to the branch that holds their registration."""
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or request.user.is_superuser:
+            return True
+        return obj.branch is not None and scope.can_manage(request.user, obj.branch)
+
     def has_delete_permission(self, request, obj=None):
         # A member's history stays; leaving goes through a transfer (archived), not a delete.
         return request.user.is_superuser

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from branches import scope
 from branches.models import Organization
@@ -94,3 +94,18 @@ def member_scope_q(paths, *, prefix: str = "") -> Q:
     in_subtree = Organization.objects.filter(scope.subtree_q(paths)).values("pk")
     participating = open_participations().filter(organization__in=in_subtree).values("member")
     return Q(**{f"{prefix}branch__in": in_subtree}) | Q(**{f"{prefix}pk__in": participating})
+
+
+def contact_status_counts(*, organizations) -> dict:
+    """How many members the organisations have, and how many in each contact status, in one
+    aggregate query: {"members": 144, "by_status": [(status, label, n), ...]}."""
+    qs = members_of_organizations(organizations=organizations)
+    statuses = Member.ContactStatus
+    row = qs.aggregate(
+        total=Count("pk"),
+        **{s.value: Count("pk", filter=Q(contact_status=s.value)) for s in statuses},
+    )
+    return {
+        "members": row["total"],
+        "by_status": [(s.value, s.label, row[s.value]) for s in statuses if row[s.value]],
+    }

@@ -28,8 +28,8 @@ def home_for_user(*, user) -> dict:
         context["worklist"] = {
             "assignments": assignments,
             "organizations": counts["organizations"],
-            "members": member_selectors.members_of_organizations(
+            **member_selectors.contact_status_counts(
                 organizations=[a.organization for a in assignments]
-            ).count(),
+            ),
         }
     return context

@@ -111,3 +111,13 @@ def test_upload_refusals_speak_chinese_by_default(client, tree):
     response = client.post("/core/editor/upload/", {"upload": fake})
     assert response.status_code == 400
     assert "图片" in response.json()["error"]["message"]
+
+
+def test_chinese_first_whatever_the_browser_says(client, tree):
+    client.force_login(tree.member.user)
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "我的支部" in body and 'lang="zh-hans"' in body
+    client.cookies["django_language"] = "en"
+    assert "My branch" in client.get("/").content.decode()
+    client.cookies["django_language"] = "xx"  # unknown: back to Chinese
+    assert "我的支部" in client.get("/").content.decode()

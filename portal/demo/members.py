@@ -119,29 +119,29 @@ class Block:
 
 JOINT_SITES = ("naqu", "golmud", "xining")
 BLOCKS = (
-    Block("hq1", 8, Category.OFFICE, roles=(("hq1", Role.SECRETARY, "支部书记"), ("hq", Role.SECRETARY, "党总支书记"))),
-    Block("hq2", 8, Category.OFFICE, roles=(("hq2", Role.SECRETARY, "支部书记"),)),
+    Block("hq1", 8, Category.OFFICE, roles=(("hq1", Role.SECRETARY, ""), ("hq", Role.SECRETARY, ""))),
+    Block("hq2", 8, Category.OFFICE, roles=(("hq2", Role.SECRETARY, ""),)),
     Block("c1_office", 6, Category.OFFICE, rotate=("c1_office_g1",),
-          roles=(("c1_office", Role.SECRETARY, "支部书记"), ("c1", Role.REVIEWER, "党群工作部"))),
+          roles=(("c1_office", Role.SECRETARY, ""), ("c1", Role.REVIEWER, "党群工作部"))),
     Block("c1_office", 6, Category.OFFICE),
     Block("c1_joint", 10, Category.REMOTE, sites=JOINT_SITES,
-          roles=(("c1_joint", Role.DEPUTY_SECRETARY, "副书记"), ("c1_joint", Role.COMMITTEE_MEMBER, "组织委员"))),
+          roles=(("c1_joint", Role.DEPUTY_SECRETARY, ""), ("c1_joint", Role.COMMITTEE_MEMBER, "组织委员"))),
     # Registered with their home project, working at the small sites: they take part in the joint branch.
     Block("c1_sctr", 5, Category.REMOTE, sites=JOINT_SITES, joins=("c1_joint",)),
     Block("c1_sctr", 16, Category.FRONT_LINE, sites=("kangding",), rotate=("c1_sctr_g1", "c1_sctr_g2"),
-          roles=(("c1_sctr", Role.DEPUTY_SECRETARY, "副书记"), ("c1_sctr", Role.COMMITTEE_MEMBER, "宣传委员"))),
+          roles=(("c1_sctr", Role.DEPUTY_SECRETARY, ""), ("c1_sctr", Role.COMMITTEE_MEMBER, "宣传委员"))),
     Block("c1_sctr", 4, Category.FRONT_LINE, sites=("kangding",), joins=("c1_sctr_micro",)),
     Block("c1_mobile", 10, Category.FRONT_LINE, sites=("kangding", "golmud"),
-          roles=(("c1_mobile", Role.SECRETARY, "支部书记"),)),
+          roles=(("c1_mobile", Role.SECRETARY, ""),)),
     Block("c2_office", 10, Category.OFFICE,
-          roles=(("c2_office", Role.SECRETARY, "支部书记"), ("c2", Role.REVIEWER, "党群工作部"))),
+          roles=(("c2_office", Role.SECRETARY, ""), ("c2", Role.REVIEWER, "党群工作部"))),
     Block("c2_yn", 14, Category.FRONT_LINE, sites=("lufeng",), rotate=("c2_yn_g1",),
-          roles=(("c2_yn", Role.SECRETARY, "支部书记"),)),
-    Block("c2_xj", 12, Category.REMOTE, sites=("ruoqiang",), roles=(("c2_xj", Role.SECRETARY, "支部书记"),)),
+          roles=(("c2_yn", Role.SECRETARY, ""),)),
+    Block("c2_xj", 12, Category.REMOTE, sites=("ruoqiang",), roles=(("c2_xj", Role.SECRETARY, ""),)),
     Block("c3_office", 8, Category.OFFICE,
-          roles=(("c3_office", Role.SECRETARY, "支部书记"), ("c3", Role.REVIEWER, "党群工作部"))),
-    Block("c3_cy", 12, Category.FRONT_LINE, sites=("chengdu",), roles=(("c3_cy", Role.SECRETARY, "支部书记"),)),
-    Block("c3_ys", 10, Category.REMOTE, sites=("yushu",), roles=(("c3_ys", Role.SECRETARY, "支部书记"),)),
+          roles=(("c3_office", Role.SECRETARY, ""), ("c3", Role.REVIEWER, "党群工作部"))),
+    Block("c3_cy", 12, Category.FRONT_LINE, sites=("chengdu",), roles=(("c3_cy", Role.SECRETARY, ""),)),
+    Block("c3_ys", 10, Category.REMOTE, sites=("yushu",), roles=(("c3_ys", Role.SECRETARY, ""),)),
     Block(None, 4, Category.FRONT_LINE),
 )  # fmt: skip
 
@@ -150,9 +150,9 @@ NAMED = (
     ("member", "李向阳", "c1_joint", "naqu", Category.REMOTE, "安全员", date(2014, 7, 1), ()),
     ("office", "刘晓梅", "c1_office", None, Category.OFFICE, "综合办公室文秘", date(2016, 6, 28), ()),
     ("secretary", "陈国华", "c1_joint", "xining", Category.FRONT_LINE, "项目书记", date(2005, 7, 1),
-     (("c1_joint", Role.SECRETARY, "支部书记"),)),
+     (("c1_joint", Role.SECRETARY, ""),)),
     ("secretary2", "赵红军", "c1_sctr", "kangding", Category.FRONT_LINE, "项目书记", date(2008, 12, 20),
-     (("c1_sctr", Role.SECRETARY, "支部书记"),)),
+     (("c1_sctr", Role.SECRETARY, ""),)),
     ("reviewer", "孙丽娟", "hq1", None, Category.OFFICE, "党建工作部副部长", date(2003, 5, 4),
      (("group", Role.REVIEWER, "党建工作部"),)),
 )  # fmt: skip
@@ -389,9 +389,9 @@ def bulk(ctx: DemoContext, *, members: int) -> None:
 def _bulk_spec(ctx: DemoContext, rng: random.Random, branch, i: int, username: str) -> dict:
     roles = []
     if i == 0:
-        roles.append((branch.id, Role.SECRETARY, "支部书记"))
+        roles.append((branch.id, Role.SECRETARY, ""))
     elif i == 1 and branch.size >= 18:
-        roles.append((branch.id, Role.DEPUTY_SECRETARY, "副书记"))
+        roles.append((branch.id, Role.DEPUTY_SECRETARY, ""))
     elif i == 2:
         roles.append((branch.id, Role.COMMITTEE_MEMBER, "组织委员"))
     elif 3 <= i < 3 + len(branch.review_ids):

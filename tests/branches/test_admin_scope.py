@@ -318,3 +318,32 @@ def test_superuser_sees_sites_everywhere(client, tree):
     login(client, tree.admin)
     names = changelist_names(client, reverse("admin:branches_projectsite_changelist"), "name")
     assert names == set(ProjectSite.objects.values_list("name", flat=True))
+
+
+def test_participants_registered_elsewhere_are_read_only(client, tree):
+    from tests.factories import RoleAssignmentFactory, UserFactory
+
+    joint_secretary = UserFactory(username="joint_sec2")
+    RoleAssignmentFactory(
+        user=joint_secretary, organization=tree.joint, role=RoleAssignment.Role.SECRETARY
+    )
+    login(client, joint_secretary)
+    url = reverse("admin:members_member_change", args=[tree.participant.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert not response.context["has_change_permission"]
+    response = client.post(url, {"real_name": "改名", "branch": tree.joint.pk})
+    assert response.status_code == 403
+    tree.participant.refresh_from_db()
+    assert tree.participant.real_name != "改名"
+
+
+def test_home_worklist_counts_members_by_contact_status(client, tree):
+    from members.models import Member
+
+    Member.objects.filter(pk=tree.office.pk).update(contact_status="lost")
+    login(client, tree.secretary)
+    response = client.get("/")
+    by_status = {s: n for s, _, n in response.context["worklist"]["by_status"]}
+    assert by_status == {"active": 2, "lost": 1}
+    assert "contact_status__exact=lost" in response.content.decode()
