@@ -74,7 +74,7 @@ def organization_create(*, parent: Organization | None, by, **fields) -> Organiz
 
 @transaction.atomic
 def organization_update(*, organization: Organization, by, fields: dict) -> Organization:
-    stored = Organization.objects.select_for_update().get(pk=organization.pk)
+    stored = Organization.objects.select_for_update(of=("self",)).get(pk=organization.pk)
     _require_manage(by, stored)
     model_update(instance=stored, fields=fields, allowed=ORGANIZATION_FIELDS)
     return stored
@@ -101,7 +101,11 @@ def site_open(
 
 @transaction.atomic
 def site_update(*, site: ProjectSite, by, fields: dict) -> ProjectSite:
-    stored = ProjectSite.objects.select_for_update().select_related("organization").get(pk=site.pk)
+    stored = (
+        ProjectSite.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=site.pk)
+    )
     _require_manage(by, stored.organization)
     if "organization" in fields:
         _require_manage(by, fields["organization"])
@@ -153,7 +157,7 @@ def role_assign(
 @transaction.atomic
 def role_update(*, assignment: RoleAssignment, by, fields: dict) -> RoleAssignment:
     stored = (
-        RoleAssignment.objects.select_for_update()
+        RoleAssignment.objects.select_for_update(of=("self",))
         .select_related("organization", "user")
         .get(pk=assignment.pk)
     )
@@ -172,7 +176,7 @@ def role_update(*, assignment: RoleAssignment, by, fields: dict) -> RoleAssignme
 def role_revoke(*, assignment: RoleAssignment, by) -> None:
     """Remove a role; the user loses staff status with their last one."""
     stored = (
-        RoleAssignment.objects.select_for_update()
+        RoleAssignment.objects.select_for_update(of=("self",))
         .select_related("organization", "user")
         .get(pk=assignment.pk)
     )

@@ -80,7 +80,9 @@ def member_create(
 def member_update(*, member: Member, by, fields: dict) -> Member:
     """Change a member's record. Moving the registration to another branch is a transfer
     (its own workflow) for everyone but an administrator or a manager of both branches."""
-    stored = Member.objects.select_for_update().select_related("branch").get(pk=member.pk)
+    stored = (
+        Member.objects.select_for_update(of=("self",)).select_related("branch").get(pk=member.pk)
+    )
     _require_manage(by, stored.branch)
     if "branch" in fields and fields["branch"] != stored.branch:
         _require_manage(by, fields["branch"])
@@ -142,7 +144,7 @@ def participation_end(
     *, participation: Participation, by, ended_on: date | None = None
 ) -> Participation:
     stored = (
-        Participation.objects.select_for_update()
+        Participation.objects.select_for_update(of=("self",))
         .select_related("organization", "member__branch")
         .get(pk=participation.pk)
     )

@@ -95,6 +95,62 @@ def seed(ctx: DemoContext) -> None:
         _ensure_org(ctx, *spec)
     for spec in SITES:
         _ensure_site(ctx, *spec)
+    _ensure_site_photo(ctx, "naqu")
+
+
+def _ensure_site_photo(ctx: DemoContext, key: str) -> None:
+    """A drawn picture of the plateau site, uploaded through core's checks so that the branch
+    page shows it with its phone-sized renditions."""
+    site = ctx.sites[key]
+    if site.photo:
+        return
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageDraw
+
+    from core.images import schedule_renditions
+    from core.uploads import validate_image
+
+    width, height = 1600, 900
+    img = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(img)
+    for y in range(height):  # sky fading to the horizon
+        t = y / height
+        draw.line(
+            [(0, y), (width, y)], fill=(int(40 + 150 * t), int(110 + 110 * t), int(200 + 40 * t))
+        )
+    draw.polygon(
+        [
+            (0, 620),
+            (380, 250),
+            (640, 520),
+            (980, 180),
+            (1320, 480),
+            (1600, 300),
+            (1600, 900),
+            (0, 900),
+        ],
+        fill=(92, 84, 78),
+    )
+    draw.polygon([(300, 330), (380, 250), (460, 330), (420, 320), (380, 345)], fill=(245, 245, 250))
+    draw.polygon(
+        [(880, 280), (980, 180), (1080, 280), (1030, 270), (980, 300)], fill=(245, 245, 250)
+    )
+    draw.rectangle([(0, 760), (width, height)], fill=(150, 130, 90))  # the plateau
+    for x in (520, 600, 680):  # site cabins
+        draw.rectangle([(x, 700), (x + 60, 760)], fill=(30, 90, 160))
+    draw.rectangle([(760, 660), (772, 760)], fill=(180, 180, 180))  # flagpole
+    draw.rectangle([(772, 660), (832, 700)], fill=(200, 20, 30))
+    buffer = BytesIO()
+    img.save(buffer, format="JPEG", quality=80)
+    cleaned = validate_image(
+        SimpleUploadedFile("naqu.jpg", buffer.getvalue(), content_type="image/jpeg")
+    )
+    site.photo.save(cleaned.name, cleaned, save=True)
+    schedule_renditions(
+        site.photo.name
+    )  # FieldFile.save() stores the file before the field sees it
 
 
 def _ensure_org(ctx, key, parent_key, name, short_name, kind, founded, description) -> None:
