@@ -143,3 +143,61 @@ def tree(db):
         reviewer=reviewer,
         admin=admin,
     )
+
+
+@pytest.fixture
+def celery_worker_process(require_redis, settings, tmp_path):
+    """A real `celery -A portal worker` in a subprocess on Redis (not eager mode), sharing
+    this test's MEDIA_ROOT and database. Yields the Celery app configured to publish to it."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from portal.celery import app
+
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"  # parallel test workers do not share
+    env = {
+        **os.environ,
+        "REDIS_URL": require_redis,
+        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    if connection.vendor == "postgresql":
+        s = connection.settings_dict
+        env["DATABASE_URL"] = (
+            f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+        )
+    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--concurrency=1",
+         "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"{queue}@%h"],
+        cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    old = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = require_redis
+    app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            log.seek(0)
+            if "ready." in log.read():
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        log.seek(0)
+        output = log.read()
+        assert "ready." in output, f"the Celery worker did not start:\n{output}"
+        yield SimpleNamespace(app=app, queue=queue, process=proc, log_path=tmp_path / "worker.log")
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = old
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

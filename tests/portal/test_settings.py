@@ -62,3 +62,32 @@ def test_content_security_policy_header(client, db):
 
 def test_migrations_are_complete(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def settings_in_subprocess(env_extra: dict, expr: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(env_extra)
+    code = f"import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); django.setup(); from django.conf import settings as s; print({expr})"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_without_redis_tasks_run_eagerly_on_sqlite():
+    out = settings_in_subprocess(
+        {},
+        "s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], s.DATABASES['default']['ENGINE']",
+    )
+    assert out == "True django.core.cache.backends.locmem.LocMemCache django.db.backends.sqlite3"
+
+
+def test_redis_url_switches_broker_and_cache_and_database_url_switches_database():
+    out = settings_in_subprocess(
+        {"REDIS_URL": "redis://127.0.0.1:6379/3", "DATABASE_URL": "postgres://u@db:5432/nb"},
+        "s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND'], s.DATABASES['default']['ENGINE']",
+    )
+    assert out == (
+        "False redis://127.0.0.1:6379/3 django.core.cache.backends.redis.RedisCache django.db.backends.postgresql"
+    )
