@@ -33,6 +33,8 @@ test: install
 bench: install
 	$(PY) manage.py migrate --noinput
 	$(PY) tests/bench/page_weight.py
+	@case "$$DATABASE_URL" in postgres*) $(PY) tests/bench/fanout.py --members 100000 ;; \
+	  *) echo "fan-out benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
 
 lint: install
 	$(PY) -m ruff check .

@@ -8,10 +8,13 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         from branches import roles, scope, timeline
+        from notifications import audiences
 
         from . import selectors
 
         scope.register_home_organizations(selectors.home_organization_paths)
+        audiences.register("members.of_organizations", selectors.audience_members_of_organizations)
+        audiences.register_viewer_category(selectors.viewer_category)
         timeline.register("member_registered", _("%(person)s registered with the branch"))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "member", ("view",)))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "participation", ("view",)))

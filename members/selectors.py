@@ -66,7 +66,7 @@ def member_for_user(user) -> Member | None:
     members. Two queries: the member with its branch and site, and its open participations."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return (
+    member = (
         Member.objects.select_related("branch", "project_site", "project_site__organization")
         .prefetch_related(
             Prefetch(
@@ -78,6 +78,14 @@ def member_for_user(user) -> Member | None:
         .filter(user=user)
         .first()
     )
+    if member is not None:
+        # What the scope and audience checks of the same request would query again.
+        paths = [member.branch.path] if member.branch else []
+        user._netbranch_home_paths = paths + [
+            p.organization.path for p in member.open_participations
+        ]
+        user._netbranch_category = member.category
+    return member
 
 
 def member_list_for_organization(*, organization: Organization) -> QuerySet:
@@ -109,3 +117,30 @@ def contact_status_counts(*, organizations) -> dict:
         "members": row["total"],
         "by_status": [(s.value, s.label, row[s.value]) for s in statuses if row[s.value]],
     }
+
+
+def audience_members_of_organizations(
+    *, orgs, subtree=True, categories=None, statuses=None
+) -> QuerySet:
+    """The audience "members.of_organizations" (registered with notifications): the active
+    users of the members of these organisations, as a queryset the fan-out runs in SQL."""
+    from django.contrib.auth import get_user_model
+
+    members = members_of_organizations(
+        organizations=Organization.objects.filter(pk__in=orgs),
+        subtree=subtree,
+        categories=categories,
+        statuses=statuses,
+    )
+    return get_user_model().objects.filter(is_active=True, pk__in=members.values("user_id"))
+
+
+def viewer_category(user) -> str | None:
+    """The member category of a user (None for staff who are not members); cached on the user."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_netbranch_category"):
+        user._netbranch_category = (
+            Member.objects.filter(user=user).values_list("category", flat=True).first()
+        )
+    return user._netbranch_category

@@ -13,6 +13,12 @@ app.autodiscover_tasks()
 
 # Every periodic job of every app, in one place.
 app.conf.beat_schedule = {
+    # Events whose fan-out did not finish (broker down at commit, a worker died).
+    "notifications-sweep": {"task": "notifications.tasks.sweep_events", "schedule": 60.0},
+    "notifications-daily-digest": {
+        "task": "notifications.tasks.send_daily_digests",
+        "schedule": crontab(hour=19, minute=0),
+    },
     "portal-clear-expired-sessions": {
         "task": "portal.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=30),

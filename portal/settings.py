@@ -59,7 +59,9 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "core",
     "branches",
+    "notifications",
     "members",
+    "discussions",
     "portal",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -268,6 +270,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task published while the broker is down fails fast; the caller's sweep re-sends it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
@@ -314,6 +317,27 @@ CONTENT_SECURITY_POLICY = {
 # NetBranch
 # ---------------------------------------------------------------------------------------------
 NETBRANCH_PAGE_SIZE = env.int("NETBRANCH_PAGE_SIZE", default=20)
+# Discussions: characters in a comment and in a board post or answer; comments and posts one
+# person may write per period ("N/seconds").
+NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)
+NETBRANCH_BOARD_POST_MAX_LENGTH = env.int("NETBRANCH_BOARD_POST_MAX_LENGTH", default=2000)
+NETBRANCH_POST_RATE = env("NETBRANCH_POST_RATE", default="5/60")
+# Absolute links in e-mail.
+NETBRANCH_BASE_URL = env("NETBRANCH_BASE_URL", default="http://127.0.0.1:8000")
+# Fan-out: rows per INSERT ... SELECT, an optional pause between chunks to spare the database,
+# and how long an enqueued fan-out may take before the sweep enqueues it again.
+NETBRANCH_FANOUT_CHUNK = env.int("NETBRANCH_FANOUT_CHUNK", default=5000)
+NETBRANCH_FANOUT_CHUNK_PAUSE = env.float("NETBRANCH_FANOUT_CHUNK_PAUSE", default=0.0)
+NETBRANCH_FANOUT_GRACE_SECONDS = env.int("NETBRANCH_FANOUT_GRACE_SECONDS", default=120)
+NETBRANCH_FANOUT_MAX_ATTEMPTS = env.int("NETBRANCH_FANOUT_MAX_ATTEMPTS", default=10)
+# Immediate e-mails sent per task run (the task re-enqueues itself for the rest).
+NETBRANCH_EMAIL_BATCH = env.int("NETBRANCH_EMAIL_BATCH", default=500)
+# First wait (seconds) before retrying mail after an SMTP failure; it doubles up to 10 minutes.
+NETBRANCH_EMAIL_RETRY_BACKOFF = env.int("NETBRANCH_EMAIL_RETRY_BACKOFF", default=5)
+# After this long the sweep takes over mail a task could not send (its retries last about an hour).
+NETBRANCH_EMAIL_SWEEP_AFTER_SECONDS = env.int(
+    "NETBRANCH_EMAIL_SWEEP_AFTER_SECONDS", default=2 * 60 * 60
+)
 NETBRANCH_SITE_NAME = _("NetBranch")
 
 LOGGING = {
@@ -321,5 +345,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Eager tasks (no REDIS_URL) would log every run; workers keep Celery's own logging.
+        "celery.app.trace": {"level": "WARNING" if not REDIS_URL else "INFO"},
+    },
 }

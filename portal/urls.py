@@ -13,6 +13,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("branches/", include("branches.urls")),
     path("core/", include("core.urls")),
+    path("", include("notifications.urls")),
+    path("", include("discussions.urls")),
 ]
 
 if settings.NETBRANCH_SERVE_MEDIA:

@@ -145,59 +145,102 @@ def tree(db):
     )
 
 
-@pytest.fixture
-def celery_worker_process(require_redis, settings, tmp_path):
-    """A real `celery -A portal worker` in a subprocess on Redis (not eager mode), sharing
-    this test's MEDIA_ROOT and database. Yields the Celery app configured to publish to it."""
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+class CeleryWorkers:
+    """Real `celery -A portal worker` subprocesses on Redis (not eager mode), sharing the
+    test's MEDIA_ROOT and, on Postgres, its database; the test process publishes to them on a
+    queue of its own, so parallel test runs do not steal each other's tasks."""
 
-    from django.db import connection
+    def __init__(self, redis_url: str, media_root, log_dir):
+        import time
 
-    from portal.celery import app
+        from portal.celery import app
 
-    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"  # parallel test workers do not share
-    env = {
-        **os.environ,
-        "REDIS_URL": require_redis,
-        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-    }
-    if connection.vendor == "postgresql":
-        s = connection.settings_dict
-        env["DATABASE_URL"] = (
-            f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-        )
-    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"{queue}@%h"],
-        cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    old = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
-    app.conf.task_always_eager = False
-    app.conf.broker_url = require_redis
-    app.conf.task_default_queue = queue
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            log.seek(0)
-            if "ready." in log.read():
-                break
-            if proc.poll() is not None:
-                break
+        self.app = app
+        self.redis_url = redis_url
+        self.log_dir = log_dir
+        self.queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+        self.env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DJANGO_MEDIA_ROOT": str(media_root),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,  # follow-up tasks stay on this queue
+        }
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            s = connection.settings_dict
+            self.env["DATABASE_URL"] = (
+                f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+            )
+        self.processes: list = []
+        self._saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
+        app.conf.task_always_eager = False
+        app.conf.task_default_queue = self.queue
+        self.set_broker(redis_url)
+
+    def set_broker(self, url: str) -> None:
+        """Point the test process's publisher at another broker (a closed port: 'Redis is
+        down' without stopping the machine's Redis)."""
+        self.app.conf.broker_url = url
+        self.app._pool = None
+        self.app.amqp._producer_pool = None
+
+    def start(self, **env):
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        n = len(self.processes)
+        log_path = self.log_dir / f"worker-{n}.log"
+        log = open(log_path, "w+")  # noqa: SIM115 - kept open for the process's life
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--concurrency=1",
+             "-Q", self.queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel=INFO", "-n", f"{self.queue}-{n}@%h"],
+            cwd=Path(__file__).resolve().parents[1], env={**self.env, **{k: str(v) for k, v in env.items()}},
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        proc.log, proc.log_path = log, log_path
+        self.processes.append(proc)
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and proc.poll() is None:
+            if "ready." in log_path.read_text():
+                return proc
             time.sleep(0.2)
-        log.seek(0)
-        output = log.read()
-        assert "ready." in output, f"the Celery worker did not start:\n{output}"
-        yield SimpleNamespace(app=app, queue=queue, process=proc, log_path=tmp_path / "worker.log")
+        raise AssertionError(f"the Celery worker did not start:\n{log_path.read_text()}")
+
+    def logs(self) -> str:
+        return "\n".join(p.log_path.read_text() for p in self.processes)
+
+    def stop_all(self) -> None:
+        import subprocess
+
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            proc.log.close()
+        app = self.app
+        app.conf.task_always_eager, broker, app.conf.task_default_queue = self._saved
+        self.set_broker(broker)
+
+
+@pytest.fixture
+def celery_workers(require_redis, settings, tmp_path):
+    workers = CeleryWorkers(require_redis, settings.MEDIA_ROOT, tmp_path)
+    try:
+        yield workers
     finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = old
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        workers.stop_all()
+
+
+@pytest.fixture
+def celery_worker_process(celery_workers):
+    """One real worker, started."""
+    celery_workers.start()
+    return celery_workers
