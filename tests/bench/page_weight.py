@@ -118,8 +118,20 @@ def pages() -> list[tuple[str, str]]:
     out = [("member", "/")]
     if member.branch is not None:
         out.append(("member", member.branch.get_absolute_url()))
+    # The notice with the most comments that `member` may read: the heaviest notice page.
+    from discussions.selectors import with_discussion_counts
+    from notifications.selectors import notices_visible_to
+
+    visible = with_discussion_counts(notices_visible_to(user=member.user), user=member.user)
+    notice = visible.order_by("-comment_count", "-published_at").first()
+    out.append(("member", "/notices/"))
+    if notice is not None:
+        out.append(("member", notice.get_absolute_url()))
+    out.append(("member", "/notifications/"))
+    out.append(("member", "/board/"))
     out.append(("office", "/"))
     out.append(("secretary", "/"))
+    out.append(("secretary", "/board/"))
     assignment = (
         RoleAssignment.objects.filter(
             user__username="secretary", role=RoleAssignment.Role.SECRETARY
