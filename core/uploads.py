@@ -434,3 +434,78 @@ class CheckedFileField(models.FileField):
 
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": CheckedFileFormField, **kwargs})
+
+
+# ---------------------------------------------------------------------------------------------
+# Videos (lessons): recognised by their container header, never read whole into memory
+# ---------------------------------------------------------------------------------------------
+
+VIDEO_ERRORS = {
+    "too_large": _("The video is too large (%(size)s). The largest video allowed is %(limit)s."),
+    "empty": _("The file is empty. Upload an MP4 or WebM video."),
+    "unknown": _("This file is not an MP4 or WebM video. Convert it to MP4 (H.264), then upload it."),
+    "mismatch": _("The file name ends in .%(extension)s but the file is a %(kind)s video. Give it the right extension."),
+}
+VIDEO_TYPES = {"mp4": "mp4", "m4v": "mp4", "webm": "webm"}
+
+
+def _sniff_video(head: bytes) -> str | None:
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:64]:
+        return "webm"
+    return None
+
+
+def validate_video(file) -> str:
+    """Check an uploaded video (MP4 or WebM, up to NETBRANCH_MAX_VIDEO_BYTES) by its header and
+    its name; return its extension. The file is left rewound."""
+    limit = settings.NETBRANCH_MAX_VIDEO_BYTES
+    size = getattr(file, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError(
+            VIDEO_ERRORS["too_large"], code="too_large", params={"size": filesizeformat(size), "limit": filesizeformat(limit)}
+        )
+    if size == 0:
+        raise ValidationError(VIDEO_ERRORS["empty"], code="empty")
+    file.seek(0)
+    head = file.read(64)
+    file.seek(0)
+    if not head:
+        raise ValidationError(VIDEO_ERRORS["empty"], code="empty")
+    kind = _sniff_video(head)
+    if kind is None:
+        raise ValidationError(VIDEO_ERRORS["unknown"], code="unknown")
+    extension = posixpath.splitext(str(getattr(file, "name", "") or ""))[1].lower().lstrip(".")
+    if VIDEO_TYPES.get(extension) != kind:
+        raise ValidationError(
+            VIDEO_ERRORS["mismatch"], code="mismatch", params={"extension": extension or "?", "kind": kind.upper()}
+        )
+    return extension
+
+
+class CheckedVideoFormField(forms.FileField):
+    def to_python(self, data):
+        upload = super().to_python(data)
+        if upload is None:
+            return None
+        validate_video(upload)
+        return upload
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        if isinstance(widget, forms.FileInput) and "accept" not in widget.attrs:
+            attrs["accept"] = "video/mp4,video/webm,.mp4,.m4v,.webm"
+        return attrs
+
+
+class CheckedVideoField(models.FileField):
+    """A FileField for lesson videos: uploads through forms and the admin go through
+    `validate_video`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 255)
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": CheckedVideoFormField, **kwargs})

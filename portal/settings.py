@@ -62,6 +62,7 @@ LOCAL_APPS = [
     "notifications",
     "members",
     "discussions",
+    "lessons",
     "portal",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -199,6 +200,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 NETBRANCH_MAX_IMAGE_BYTES = env.int("NETBRANCH_MAX_IMAGE_BYTES", default=8 * 1024 * 1024)
 NETBRANCH_MAX_DOCUMENT_BYTES = env.int("NETBRANCH_MAX_DOCUMENT_BYTES", default=20 * 1024 * 1024)
 NETBRANCH_MAX_IMAGE_PIXELS = env.int("NETBRANCH_MAX_IMAGE_PIXELS", default=40_000_000)
+NETBRANCH_MAX_VIDEO_BYTES = env.int("NETBRANCH_MAX_VIDEO_BYTES", default=200 * 1024 * 1024)
+# Sites a video lesson may link to instead of an uploaded file.
+NETBRANCH_VIDEO_HOSTS = env.list(
+    "NETBRANCH_VIDEO_HOSTS", default=["www.12371.cn", "v.qq.com", "www.bilibili.com", "player.bilibili.com"]
+)
 # Widths of the resized renditions made for phones and for full-width display.
 NETBRANCH_RENDITION_WIDTHS = (480, 1080)
 FILE_UPLOAD_PERMISSIONS = 0o644
@@ -317,6 +323,15 @@ CONTENT_SECURITY_POLICY = {
 # NetBranch
 # ---------------------------------------------------------------------------------------------
 NETBRANCH_PAGE_SIZE = env.int("NETBRANCH_PAGE_SIZE", default=20)
+# Study: reading speed for the reading time (Chinese characters and Latin words per minute,
+# seconds per picture), points per finished lesson and per passed check, and how many days
+# before a plan's due date the reminder goes out.
+NETBRANCH_READING_CJK_PER_MINUTE = env.int("NETBRANCH_READING_CJK_PER_MINUTE", default=300)
+NETBRANCH_READING_WORDS_PER_MINUTE = env.int("NETBRANCH_READING_WORDS_PER_MINUTE", default=200)
+NETBRANCH_READING_SECONDS_PER_IMAGE = env.int("NETBRANCH_READING_SECONDS_PER_IMAGE", default=12)
+NETBRANCH_POINTS_FINISHED = env.int("NETBRANCH_POINTS_FINISHED", default=2)
+NETBRANCH_POINTS_CHECK = env.int("NETBRANCH_POINTS_CHECK", default=3)
+NETBRANCH_PLAN_REMINDER_DAYS = env.int("NETBRANCH_PLAN_REMINDER_DAYS", default=3)
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)
