@@ -156,7 +156,7 @@ class RoleAssignment(TimeStampedModel):
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     title = models.CharField(
-        _("title"),
+        _("portfolio"),
         max_length=60,
         blank=True,
         help_text=_(

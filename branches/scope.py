@@ -87,6 +87,13 @@ def assignments(user) -> list[tuple[str, str]]:
     return cached
 
 
+def remember_assignments(user, pairs) -> None:
+    """Seed the cache with (role, organisation path) pairs a page has already loaded, so the
+    scope checks of the same request cost no query."""
+    if getattr(user, _CACHE_ATTR, None) is None:
+        setattr(user, _CACHE_ATTR, list(pairs))
+
+
 def forget(user) -> None:
     """Drop the cached assignments (after a role change in the same request)."""
     for attr in (_CACHE_ATTR, "_netbranch_role_perms"):

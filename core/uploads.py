@@ -443,8 +443,12 @@ class CheckedFileField(models.FileField):
 VIDEO_ERRORS = {
     "too_large": _("The video is too large (%(size)s). The largest video allowed is %(limit)s."),
     "empty": _("The file is empty. Upload an MP4 or WebM video."),
-    "unknown": _("This file is not an MP4 or WebM video. Convert it to MP4 (H.264), then upload it."),
-    "mismatch": _("The file name ends in .%(extension)s but the file is a %(kind)s video. Give it the right extension."),
+    "unknown": _(
+        "This file is not an MP4 or WebM video. Convert it to MP4 (H.264), then upload it."
+    ),
+    "mismatch": _(
+        "The file name ends in .%(extension)s but the file is a %(kind)s video. Give it the right extension."
+    ),
 }
 VIDEO_TYPES = {"mp4": "mp4", "m4v": "mp4", "webm": "webm"}
 
@@ -464,7 +468,9 @@ def validate_video(file) -> str:
     size = getattr(file, "size", None)
     if size is not None and size > limit:
         raise ValidationError(
-            VIDEO_ERRORS["too_large"], code="too_large", params={"size": filesizeformat(size), "limit": filesizeformat(limit)}
+            VIDEO_ERRORS["too_large"],
+            code="too_large",
+            params={"size": filesizeformat(size), "limit": filesizeformat(limit)},
         )
     if size == 0:
         raise ValidationError(VIDEO_ERRORS["empty"], code="empty")
@@ -479,7 +485,9 @@ def validate_video(file) -> str:
     extension = posixpath.splitext(str(getattr(file, "name", "") or ""))[1].lower().lstrip(".")
     if VIDEO_TYPES.get(extension) != kind:
         raise ValidationError(
-            VIDEO_ERRORS["mismatch"], code="mismatch", params={"extension": extension or "?", "kind": kind.upper()}
+            VIDEO_ERRORS["mismatch"],
+            code="mismatch",
+            params={"extension": extension or "?", "kind": kind.upper()},
         )
     return extension
 

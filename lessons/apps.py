@@ -31,8 +31,21 @@ class LessonsConfig(AppConfig):
             can_view=lambda user, lesson: selectors.lesson_visible_to(user, lesson),
             organization_of=lambda lesson: lesson.organization,
         )
-        editors = (roles.Role.SECRETARY, roles.Role.DEPUTY_SECRETARY, roles.Role.COMMITTEE_MEMBER, roles.Role.REVIEWER)
-        for model in ("lesson", "question", "document", "studyplan", "studyplanitem", "topic", "lessonattachment"):
+        editors = (
+            roles.Role.SECRETARY,
+            roles.Role.DEPUTY_SECRETARY,
+            roles.Role.COMMITTEE_MEMBER,
+            roles.Role.REVIEWER,
+        )
+        for model in (
+            "lesson",
+            "question",
+            "document",
+            "studyplan",
+            "studyplanitem",
+            "topic",
+            "lessonattachment",
+        ):
             roles.grant(editors, roles.crud("lessons", model, ("view", "add", "change")))
         roles.grant((roles.Role.SECRETARY, roles.Role.DEPUTY_SECRETARY, roles.Role.REVIEWER),
                     roles.crud("lessons", "question", ("delete",)) + roles.crud("lessons", "studyplanitem", ("delete",))

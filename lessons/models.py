@@ -35,12 +35,20 @@ class Audience(models.Model):
 
     @property
     def categories(self) -> list[str]:
-        flags = (("office", self.for_office), ("front_line", self.for_front_line), ("remote", self.for_remote))
+        flags = (
+            ("office", self.for_office),
+            ("front_line", self.for_front_line),
+            ("remote", self.for_remote),
+        )
         return [name for name, on in flags if on]
 
     @property
     def statuses(self) -> list[str]:
-        return [name for name, on in (("full", self.for_full), ("probationary", self.for_probationary)) if on]
+        return [
+            name
+            for name, on in (("full", self.for_full), ("probationary", self.for_probationary))
+            if on
+        ]
 
 
 def audience_constraints(prefix: str) -> list[models.CheckConstraint]:
@@ -88,7 +96,9 @@ class Lesson(Audience, TimeStampedModel):
     summary = models.CharField(_("summary"), max_length=240, blank=True)
     body = RichTextField(_("text"), blank=True)
     cover = CheckedImageField(_("cover image"), upload_to="lessons/covers/%Y/%m/", blank=True)
-    topics = models.ManyToManyField(Topic, verbose_name=_("topics"), blank=True, related_name="lessons")
+    topics = models.ManyToManyField(
+        Topic, verbose_name=_("topics"), blank=True, related_name="lessons"
+    )
     organization = models.ForeignKey(
         Organization,
         verbose_name=_("published by"),
@@ -97,10 +107,18 @@ class Lesson(Audience, TimeStampedModel):
         help_text=_("Members of this organisation and everything under it can study the lesson."),
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     speaker = models.CharField(
-        _("speaker"), max_length=60, blank=True, help_text=_("Who gives the lesson, if not the author.")
+        _("speaker"),
+        max_length=60,
+        blank=True,
+        help_text=_("Who gives the lesson, if not the author."),
     )
     video_file = CheckedVideoField(
         _("video file"), upload_to="lessons/videos/%Y/%m/", blank=True, help_text=_("MP4 or WebM.")
@@ -108,13 +126,22 @@ class Lesson(Audience, TimeStampedModel):
     video_url = models.URLField(
         _("video link"), blank=True, help_text=_("A link to a video on one of the allowed sites.")
     )
-    video_minutes = models.PositiveSmallIntegerField(_("video length (minutes)"), null=True, blank=True)
-    reading_minutes = models.PositiveSmallIntegerField(
-        _("reading time (minutes)"), default=1, help_text=_("Computed from the text, the pictures and the video.")
+    video_minutes = models.PositiveSmallIntegerField(
+        _("video length (minutes)"), null=True, blank=True
     )
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    reading_minutes = models.PositiveSmallIntegerField(
+        _("reading time (minutes)"),
+        default=1,
+        help_text=_("Computed from the text, the pictures and the video."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
     publish_at = models.DateTimeField(
-        _("publish at"), null=True, blank=True, help_text=_("For a scheduled lesson: when it publishes itself.")
+        _("publish at"),
+        null=True,
+        blank=True,
+        help_text=_("For a scheduled lesson: when it publishes itself."),
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, db_index=True)
 
@@ -130,17 +157,22 @@ class Lesson(Audience, TimeStampedModel):
                 violation_error_message=_("A micro-lesson takes 20 minutes at most."),
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["micro", "online", "video", "lecture"]), name="lesson_kind_valid"
+                condition=Q(kind__in=["micro", "online", "video", "lecture"]),
+                name="lesson_kind_valid",
             ),
             models.CheckConstraint(
-                condition=~Q(status="published") | Q(published_at__isnull=False), name="lesson_published_has_time"
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="lesson_published_has_time",
             ),
             models.CheckConstraint(
-                condition=~Q(status="scheduled") | Q(publish_at__isnull=False), name="lesson_scheduled_has_time"
+                condition=~Q(status="scheduled") | Q(publish_at__isnull=False),
+                name="lesson_scheduled_has_time",
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "status", "-published_at"], name="lesson_org_list"),
+            models.Index(
+                fields=["organization", "status", "-published_at"], name="lesson_org_list"
+            ),
             models.Index(fields=["publish_at"], condition=Q(status="scheduled"), name="lesson_due"),
         ]
 
@@ -159,17 +191,26 @@ class LessonShare(models.Model):
     """A reviewer shares a branch's good lesson with a wider subtree; the lesson keeps its
     author and branch."""
 
-    lesson = models.ForeignKey(Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="shares")
-    organization = models.ForeignKey(
-        Organization, verbose_name=_("shared with"), on_delete=models.CASCADE, related_name="shared_lessons"
+    lesson = models.ForeignKey(
+        Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="shares"
     )
-    shared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("shared with"),
+        on_delete=models.CASCADE,
+        related_name="shared_lessons",
+    )
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     shared_at = models.DateTimeField(_("shared at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("lesson share")
         verbose_name_plural = _("lesson shares")
-        constraints = [models.UniqueConstraint(fields=["lesson", "organization"], name="lessonshare_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["lesson", "organization"], name="lessonshare_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.lesson} → {self.organization}"
@@ -198,7 +239,9 @@ class Question(models.Model):
         C = "c", "C"
         D = "d", "D"
 
-    lesson = models.ForeignKey(Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="questions")
+    lesson = models.ForeignKey(
+        Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="questions"
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=1)
     text = models.CharField(_("question"), max_length=300)
     choice_a = models.CharField(_("answer A"), max_length=200)
@@ -206,14 +249,18 @@ class Question(models.Model):
     choice_c = models.CharField(_("answer C"), max_length=200, blank=True)
     choice_d = models.CharField(_("answer D"), max_length=200, blank=True)
     correct = models.CharField(_("right answer"), max_length=1, choices=Choice.choices)
-    explanation = models.CharField(_("explanation"), max_length=300, blank=True, help_text=_("Shown after answering."))
+    explanation = models.CharField(
+        _("explanation"), max_length=300, blank=True, help_text=_("Shown after answering.")
+    )
 
     class Meta:
         verbose_name = _("check question")
         verbose_name_plural = _("check questions")
         ordering = ["lesson", "order", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(correct__in=["a", "b", "c", "d"]), name="question_correct_valid"),
+            models.CheckConstraint(
+                condition=Q(correct__in=["a", "b", "c", "d"]), name="question_correct_valid"
+            ),
             models.CheckConstraint(
                 condition=~Q(correct="c") | ~Q(choice_c=""), name="question_correct_c_exists"
             ),
@@ -227,7 +274,12 @@ class Question(models.Model):
 
     @property
     def choices(self) -> list[tuple[str, str]]:
-        pairs = (("a", self.choice_a), ("b", self.choice_b), ("c", self.choice_c), ("d", self.choice_d))
+        pairs = (
+            ("a", self.choice_a),
+            ("b", self.choice_b),
+            ("c", self.choice_c),
+            ("d", self.choice_d),
+        )
         return [(key, text) for key, text in pairs if text]
 
 
@@ -235,8 +287,12 @@ class StudyRecord(models.Model):
     """One member's study of one lesson: opened, finished (marked, and the check passed where
     there is one), with the points it earned."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_records")
-    lesson = models.ForeignKey(Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="records")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_records"
+    )
+    lesson = models.ForeignKey(
+        Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, related_name="records"
+    )
     started_at = models.DateTimeField(_("opened at"))
     marked_at = models.DateTimeField(_("marked as studied at"), null=True, blank=True)
     check_passed_at = models.DateTimeField(_("check passed at"), null=True, blank=True)
@@ -261,7 +317,9 @@ class PointsEntry(models.Model):
         FINISHED = "finished", _("lesson finished")
         CHECK = "check", _("check passed")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="points_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="points_entries"
+    )
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="points_entries")
     reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
     points = models.PositiveSmallIntegerField(_("points"))
@@ -271,7 +329,9 @@ class PointsEntry(models.Model):
         verbose_name = _("points")
         verbose_name_plural = _("points")
         constraints = [
-            models.UniqueConstraint(fields=["user", "lesson", "reason"], name="points_once_per_reason"),
+            models.UniqueConstraint(
+                fields=["user", "lesson", "reason"], name="points_once_per_reason"
+            ),
         ]
         indexes = [models.Index(fields=["user", "earned_at"], name="points_user_time")]
 
@@ -284,11 +344,15 @@ class LessonReminder(models.Model):
 
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="reminders")
     day = models.DateField()
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     recipients = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["lesson", "day"], name="lessonreminder_once_a_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["lesson", "day"], name="lessonreminder_once_a_day")
+        ]
 
     def __str__(self) -> str:
         return f"{self.lesson_id} · {self.day}"
@@ -326,7 +390,10 @@ class Document(Audience, TimeStampedModel):
     title = models.CharField(_("title"), max_length=160)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     organization = models.ForeignKey(
-        Organization, verbose_name=_("published by"), on_delete=models.PROTECT, related_name="documents"
+        Organization,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        related_name="documents",
     )
     summary = models.CharField(_("summary"), max_length=240, blank=True)
     body = RichTextField(_("text"), blank=True)
@@ -363,7 +430,9 @@ class DocumentRead(models.Model):
     read_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "document"], name="documentread_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "document"], name="documentread_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.document_id}"
@@ -379,13 +448,20 @@ class StudyPlan(Audience, TimeStampedModel):
     title = models.CharField(_("title"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     organization = models.ForeignKey(
-        Organization, verbose_name=_("published by"), on_delete=models.PROTECT, related_name="study_plans"
+        Organization,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        related_name="study_plans",
     )
     starts_on = models.DateField(_("from"))
     due_on = models.DateField(_("due by"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     reminded_at = models.DateTimeField(_("due-soon reminder sent at"), null=True, blank=True)
 
     class Meta:
@@ -394,9 +470,12 @@ class StudyPlan(Audience, TimeStampedModel):
         ordering = ["-starts_on", "-id"]
         constraints = [
             *audience_constraints("studyplan"),
-            models.CheckConstraint(condition=Q(due_on__gte=models.F("starts_on")), name="studyplan_due_after_start"),
             models.CheckConstraint(
-                condition=~Q(status="published") | Q(published_at__isnull=False), name="studyplan_published_has_time"
+                condition=Q(due_on__gte=models.F("starts_on")), name="studyplan_due_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="studyplan_published_has_time",
             ),
         ]
 
@@ -410,9 +489,21 @@ class StudyPlan(Audience, TimeStampedModel):
 class StudyPlanItem(models.Model):
     plan = models.ForeignKey(StudyPlan, on_delete=models.CASCADE, related_name="items")
     order = models.PositiveSmallIntegerField(_("order"), default=1)
-    lesson = models.ForeignKey(Lesson, verbose_name=_("lesson"), on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    lesson = models.ForeignKey(
+        Lesson,
+        verbose_name=_("lesson"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     document = models.ForeignKey(
-        Document, verbose_name=_("document"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Document,
+        verbose_name=_("document"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:

@@ -100,7 +100,9 @@ def _require_manage(by, organization: Organization, roles=scope.MANAGE_ROLES) ->
 def _check_video(lesson: Lesson) -> None:
     if lesson.video_url:
         host = (urlsplit(lesson.video_url).hostname or "").lower()
-        if urlsplit(lesson.video_url).scheme != "https" or host not in {h.lower() for h in settings.NETBRANCH_VIDEO_HOSTS}:
+        if urlsplit(lesson.video_url).scheme != "https" or host not in {
+            h.lower() for h in settings.NETBRANCH_VIDEO_HOSTS
+        }:
             raise ValidationError(
                 {"video_url": _("Videos may be linked from these sites only (https): %(hosts)s.")
                  % {"hosts": ", ".join(settings.NETBRANCH_VIDEO_HOSTS)}}
@@ -140,7 +142,11 @@ def lesson_create(*, by, **fields) -> Lesson:
 
 @transaction.atomic
 def lesson_update(*, lesson: Lesson, by, fields: dict) -> Lesson:
-    stored = Lesson.objects.select_for_update(of=("self",)).select_related("organization").get(pk=lesson.pk)
+    stored = (
+        Lesson.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=lesson.pk)
+    )
     _require_manage(by, stored.organization)
     if "organization" in fields:
         _require_manage(by, fields["organization"])
@@ -163,7 +169,12 @@ def lesson_update(*, lesson: Lesson, by, fields: dict) -> Lesson:
 
 
 def _announce(lesson: Lesson, by) -> None:
-    notify(kind="lesson_published", target=lesson, audience=Audience("lessons.lesson_audience", {"lesson": lesson.pk}), by=by)
+    notify(
+        kind="lesson_published",
+        target=lesson,
+        audience=Audience("lessons.lesson_audience", {"lesson": lesson.pk}),
+        by=by,
+    )
     timeline_record(
         organization=lesson.organization,
         kind="lesson_published",
@@ -176,23 +187,37 @@ def _announce(lesson: Lesson, by) -> None:
 @transaction.atomic
 def lesson_publish(*, lesson: Lesson, by) -> Lesson:
     """Publish now and notify the audience, once: publishing a published lesson changes nothing."""
-    stored = Lesson.objects.select_for_update(of=("self",)).select_related("organization").get(pk=lesson.pk)
+    stored = (
+        Lesson.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=lesson.pk)
+    )
     _require_manage(by, stored.organization)
     if stored.status == Lesson.Status.PUBLISHED:
         return stored
+    first_time = stored.published_at is None  # not an archived lesson published again
     model_update(
         instance=stored,
-        fields={"status": Lesson.Status.PUBLISHED, "published_at": timezone.now(), "publish_at": None},
+        fields={
+            "status": Lesson.Status.PUBLISHED,
+            "published_at": stored.published_at or timezone.now(),
+            "publish_at": None,
+        },
         allowed=("status", "published_at", "publish_at"),
         clean=False,
     )
-    _announce(stored, by)
+    if first_time:
+        _announce(stored, by)
     return stored
 
 
 @transaction.atomic
 def lesson_schedule(*, lesson: Lesson, by, publish_at: datetime) -> Lesson:
-    stored = Lesson.objects.select_for_update(of=("self",)).select_related("organization").get(pk=lesson.pk)
+    stored = (
+        Lesson.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=lesson.pk)
+    )
     _require_manage(by, stored.organization)
     if stored.status == Lesson.Status.PUBLISHED:
         raise ValidationError(_("This lesson is already published."))
@@ -212,25 +237,42 @@ def lessons_publish_due(*, now: datetime | None = None) -> int:
     with a conditional update, so two beats or two workers publish and notify it once."""
     now = now or timezone.now()
     published = 0
-    due = list(Lesson.objects.filter(status=Lesson.Status.SCHEDULED, publish_at__lte=now).values_list("pk", flat=True)[:200])
+    due = list(
+        Lesson.objects.filter(status=Lesson.Status.SCHEDULED, publish_at__lte=now).values_list(
+            "pk", flat=True
+        )[:200]
+    )
     for pk in due:
         with transaction.atomic():
-            claimed = Lesson.objects.filter(pk=pk, status=Lesson.Status.SCHEDULED).update(
+            scheduled = Lesson.objects.filter(pk=pk, status=Lesson.Status.SCHEDULED)
+            first_time = scheduled.filter(published_at__isnull=True).update(
                 status=Lesson.Status.PUBLISHED, published_at=now, publish_at=None, updated_at=now
+            )
+            # An archived lesson scheduled again keeps its first publication and its audience
+            # is not told twice.
+            claimed = first_time or scheduled.update(
+                status=Lesson.Status.PUBLISHED, publish_at=None, updated_at=now
             )
             if not claimed:
                 continue
-            lesson = Lesson.objects.select_related("organization", "author").get(pk=pk)
-            _announce(lesson, lesson.author)
             published += 1
+            if first_time:
+                lesson = Lesson.objects.select_related("organization", "author").get(pk=pk)
+                _announce(lesson, lesson.author)
     return published
 
 
 @transaction.atomic
 def lesson_archive(*, lesson: Lesson, by) -> Lesson:
-    stored = Lesson.objects.select_for_update(of=("self",)).select_related("organization").get(pk=lesson.pk)
+    stored = (
+        Lesson.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=lesson.pk)
+    )
     _require_manage(by, stored.organization)
-    model_update(instance=stored, fields={"status": Lesson.Status.ARCHIVED}, allowed=("status",), clean=False)
+    model_update(
+        instance=stored, fields={"status": Lesson.Status.ARCHIVED}, allowed=("status",), clean=False
+    )
     return stored
 
 
@@ -242,11 +284,18 @@ def lesson_share(*, lesson: Lesson, organization: Organization, by) -> LessonSha
     _require_manage(by, lesson.organization, scope.REVIEW_ROLES)
     if not lesson.is_published:
         raise ValidationError(_("Publish the lesson before sharing it."))
-    if lesson.organization.path.startswith(organization.path) and lesson.organization_id == organization.pk:
+    if organization.path.startswith(lesson.organization.path):  # its organisation or under it
         raise ValidationError(_("The lesson is already published there."))
-    share, created = LessonShare.objects.get_or_create(lesson=lesson, organization=organization, defaults={"shared_by": by})
+    share, created = LessonShare.objects.get_or_create(
+        lesson=lesson, organization=organization, defaults={"shared_by": by}
+    )
     if created:
-        notify(kind="lesson_shared", target=lesson, audience=Audience("lessons.share_audience", {"share": share.pk}), by=by)
+        notify(
+            kind="lesson_shared",
+            target=lesson,
+            audience=Audience("lessons.share_audience", {"share": share.pk}),
+            by=by,
+        )
     return share
 
 
@@ -256,7 +305,9 @@ def lesson_remind_unfinished(*, lesson: Lesson, by) -> int:
     _require_manage(by, lesson.organization)
     if not lesson.is_published:
         raise ValidationError(_("Publish the lesson before reminding anyone."))
-    reminder, created = LessonReminder.objects.get_or_create(lesson=lesson, day=timezone.localdate(), defaults={"sent_by": by})
+    reminder, created = LessonReminder.objects.get_or_create(
+        lesson=lesson, day=timezone.localdate(), defaults={"sent_by": by}
+    )
     if not created:
         return 0
     from .selectors import audience_lesson_unfinished
@@ -264,7 +315,12 @@ def lesson_remind_unfinished(*, lesson: Lesson, by) -> int:
     count = audience_lesson_unfinished(lesson=lesson.pk).count()
     LessonReminder.objects.filter(pk=reminder.pk).update(recipients=count)
     if count:
-        notify(kind="lesson_reminder", target=lesson, audience=Audience("lessons.lesson_unfinished", {"lesson": lesson.pk}), by=by)
+        notify(
+            kind="lesson_reminder",
+            target=lesson,
+            audience=Audience("lessons.lesson_unfinished", {"lesson": lesson.pk}),
+            by=by,
+        )
     return count
 
 
@@ -287,7 +343,9 @@ def _award(*, user, lesson: Lesson, reason: str, points: int, at: datetime) -> i
     """Add points once per (user, lesson, reason); returns what was added (0 on a replay)."""
     try:
         with transaction.atomic():
-            PointsEntry.objects.create(user=user, lesson=lesson, reason=reason, points=points, earned_at=at)
+            PointsEntry.objects.create(
+                user=user, lesson=lesson, reason=reason, points=points, earned_at=at
+            )
     except IntegrityError:
         return 0
     return points
@@ -295,7 +353,9 @@ def _award(*, user, lesson: Lesson, reason: str, points: int, at: datetime) -> i
 
 def study_open(*, lesson: Lesson, user, at: datetime | None = None) -> StudyRecord:
     """Opening a lesson starts the member's record (once)."""
-    record, _created = StudyRecord.objects.get_or_create(user=user, lesson=lesson, defaults={"started_at": at or timezone.now()})
+    record, _created = StudyRecord.objects.get_or_create(
+        user=user, lesson=lesson, defaults={"started_at": at or timezone.now()}
+    )
     return record
 
 
@@ -304,11 +364,19 @@ def _finish_if_done(record: StudyRecord, lesson: Lesson, at: datetime) -> int:
     has_check = lesson.questions.exists()
     if record.finished_at or not record.marked_at or (has_check and not record.check_passed_at):
         return 0
-    claimed = StudyRecord.objects.filter(pk=record.pk, finished_at__isnull=True).update(finished_at=at)
+    claimed = StudyRecord.objects.filter(pk=record.pk, finished_at__isnull=True).update(
+        finished_at=at
+    )
     if not claimed:
         return 0
     record.finished_at = at
-    added = _award(user=record.user, lesson=lesson, reason=PointsEntry.Reason.FINISHED, points=settings.NETBRANCH_POINTS_FINISHED, at=at)
+    added = _award(
+        user=record.user,
+        lesson=lesson,
+        reason=PointsEntry.Reason.FINISHED,
+        points=settings.NETBRANCH_POINTS_FINISHED,
+        at=at,
+    )
     member = _member_of(record.user)
     if member is not None:
         member_activity_record(member=member, kind=ActivityFact.Kind.STUDIED, at=at)
@@ -316,7 +384,11 @@ def _finish_if_done(record: StudyRecord, lesson: Lesson, at: datetime) -> int:
 
 
 def _sync_points(record: StudyRecord) -> None:
-    total = sum(PointsEntry.objects.filter(user=record.user, lesson=record.lesson).values_list("points", flat=True))
+    total = sum(
+        PointsEntry.objects.filter(user=record.user, lesson=record.lesson).values_list(
+            "points", flat=True
+        )
+    )
     StudyRecord.objects.filter(pk=record.pk).update(points=total)
     record.points = total
 
@@ -341,7 +413,9 @@ def study_mark(*, lesson: Lesson, user, at: datetime | None = None) -> StudyReco
 
 
 @transaction.atomic
-def check_answer(*, lesson: Lesson, user, answers: dict, client_id=None, at: datetime | None = None) -> CheckResult:
+def check_answer(
+    *, lesson: Lesson, user, answers: dict, client_id=None, at: datetime | None = None
+) -> CheckResult:
     """Score the member's answers to a lesson's check. A passed check stays passed (answering
     again adds nothing); a replayed submission (same client id) counts once."""
     from .selectors import lesson_visible_to
@@ -354,7 +428,9 @@ def check_answer(*, lesson: Lesson, user, answers: dict, client_id=None, at: dat
     at = min(at or timezone.now(), timezone.now())
     record = study_open(lesson=lesson, user=user, at=at)
     record = StudyRecord.objects.select_for_update().get(pk=record.pk)
-    correct = {q.pk: str(answers.get(str(q.pk)) or answers.get(q.pk) or "") == q.correct for q in questions}
+    correct = {
+        q.pk: str(answers.get(str(q.pk)) or answers.get(q.pk) or "") == q.correct for q in questions
+    }
     if record.check_passed_at is not None:
         return CheckResult(passed=True, already_passed=True, correct=correct, points=0)
     if client_id and CheckAttempt.objects.filter(user=user, client_id=client_id).exists():
@@ -373,14 +449,22 @@ def check_answer(*, lesson: Lesson, user, answers: dict, client_id=None, at: dat
     if passed:
         StudyRecord.objects.filter(pk=record.pk).update(check_passed_at=at)
         record.check_passed_at = at
-        points += _award(user=user, lesson=lesson, reason=PointsEntry.Reason.CHECK, points=settings.NETBRANCH_POINTS_CHECK, at=at)
+        points += _award(
+            user=user,
+            lesson=lesson,
+            reason=PointsEntry.Reason.CHECK,
+            points=settings.NETBRANCH_POINTS_CHECK,
+            at=at,
+        )
         points += _finish_if_done(record, lesson, at)
     _sync_points(record)
     return CheckResult(passed=passed, already_passed=False, correct=correct, points=points)
 
 
 def document_read(*, document: Document, user) -> None:
-    DocumentRead.objects.bulk_create([DocumentRead(user=user, document=document, read_at=timezone.now())], ignore_conflicts=True)
+    DocumentRead.objects.bulk_create(
+        [DocumentRead(user=user, document=document, read_at=timezone.now())], ignore_conflicts=True
+    )
 
 
 # --- documents and plans --------------------------------------------------------------------
@@ -400,13 +484,21 @@ def document_save(*, document: Document | None, by, fields: dict) -> Document:
     unknown = set(fields) - set(DOCUMENT_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+    if "body" in fields:  # validated as it will be stored: a body of only hostile HTML is none
+        from core.richtext import sanitize_html
+
+        fields = {**fields, "body": sanitize_html(fields["body"])}
     if document is None or document.pk is None:
         _require_manage(by, fields["organization"])
         document = Document(**fields)
         document.full_clean()
         document.save()
         return document
-    stored = Document.objects.select_for_update(of=("self",)).select_related("organization").get(pk=document.pk)
+    stored = (
+        Document.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=document.pk)
+    )
     _require_manage(by, stored.organization)
     if "organization" in fields:
         _require_manage(by, fields["organization"])
@@ -425,7 +517,11 @@ def plan_save(*, plan: StudyPlan | None, by, fields: dict) -> StudyPlan:
         plan.full_clean()
         plan.save()
         return plan
-    stored = StudyPlan.objects.select_for_update(of=("self",)).select_related("organization").get(pk=plan.pk)
+    stored = (
+        StudyPlan.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=plan.pk)
+    )
     _require_manage(by, stored.organization)
     if "organization" in fields:
         _require_manage(by, fields["organization"])
@@ -435,22 +531,36 @@ def plan_save(*, plan: StudyPlan | None, by, fields: dict) -> StudyPlan:
 
 @transaction.atomic
 def plan_publish(*, plan: StudyPlan, by) -> StudyPlan:
-    stored = StudyPlan.objects.select_for_update(of=("self",)).select_related("organization").get(pk=plan.pk)
+    stored = (
+        StudyPlan.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=plan.pk)
+    )
     _require_manage(by, stored.organization)
     if stored.status == StudyPlan.Status.PUBLISHED:
         return stored
     if not stored.items.exists():
         raise ValidationError(_("Add at least one lesson or document to the plan first."))
-    unpublished = stored.items.filter(lesson__isnull=False).exclude(lesson__status=Lesson.Status.PUBLISHED)
+    unpublished = stored.items.filter(lesson__isnull=False).exclude(
+        lesson__status=Lesson.Status.PUBLISHED
+    )
     if unpublished.exists():
-        raise ValidationError(_("Publish the plan's lessons first: %(titles)s.") % {"titles": "、".join(str(i.lesson) for i in unpublished.select_related("lesson"))})
+        raise ValidationError(
+            _("Publish the plan's lessons first: %(titles)s.")
+            % {"titles": "、".join(str(i.lesson) for i in unpublished.select_related("lesson"))}
+        )
     model_update(
         instance=stored,
         fields={"status": StudyPlan.Status.PUBLISHED, "published_at": timezone.now()},
         allowed=("status", "published_at"),
         clean=False,
     )
-    notify(kind="plan_published", target=stored, audience=Audience("lessons.plan_audience", {"plan": stored.pk}), by=by)
+    notify(
+        kind="plan_published",
+        target=stored,
+        audience=Audience("lessons.plan_audience", {"plan": stored.pk}),
+        by=by,
+    )
     timeline_record(
         organization=stored.organization, kind="plan_published", params={"title": stored.title},
         url=stored.get_absolute_url(), at=stored.published_at,
@@ -465,14 +575,23 @@ def plans_remind_due(*, today=None) -> int:
     horizon = today + timedelta(days=settings.NETBRANCH_PLAN_REMINDER_DAYS)
     sent = 0
     due = StudyPlan.objects.filter(
-        status=StudyPlan.Status.PUBLISHED, reminded_at__isnull=True, due_on__gte=today, due_on__lte=horizon
+        status=StudyPlan.Status.PUBLISHED,
+        reminded_at__isnull=True,
+        due_on__gte=today,
+        due_on__lte=horizon,
     ).values_list("pk", flat=True)
     for pk in list(due):
         with transaction.atomic():
-            if not StudyPlan.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
+            if not StudyPlan.objects.filter(pk=pk, reminded_at__isnull=True).update(
+                reminded_at=timezone.now()
+            ):
                 continue
             plan = StudyPlan.objects.get(pk=pk)
-            notify(kind="plan_due_soon", target=plan, audience=Audience("lessons.plan_unfinished", {"plan": pk}), by=None)
+            notify(
+                kind="plan_due_soon",
+                target=plan,
+                audience=Audience("lessons.plan_unfinished", {"plan": pk}),
+                by=None,
+            )
             sent += 1
     return sent
-

@@ -166,7 +166,7 @@ class MemberAdmin(ScopedModelAdmin):
         headers = [
             _("real name"),
             _("registered branch"),
-            _("status"),
+            _("membership"),
             _("category"),
             _("contact status"),
             _("project site"),

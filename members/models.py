@@ -54,7 +54,7 @@ class Member(TimeStampedModel):
         related_name="members",
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.FULL
+        _("membership"), max_length=16, choices=Status.choices, default=Status.FULL
     )
     category = models.CharField(
         _("category"), max_length=16, choices=Category.choices, default=Category.OFFICE

@@ -17,7 +17,10 @@ app.conf.beat_schedule = {
     "notifications-sweep": {"task": "notifications.tasks.sweep_events", "schedule": 60.0},
     # Scheduled lessons publish themselves; plans due soon remind those who have not finished.
     "lessons-publish-due": {"task": "lessons.tasks.publish_due_lessons", "schedule": 60.0},
-    "lessons-remind-due-plans": {"task": "lessons.tasks.remind_due_plans", "schedule": crontab(hour=8, minute=0)},
+    "lessons-remind-due-plans": {
+        "task": "lessons.tasks.remind_due_plans",
+        "schedule": crontab(hour=8, minute=0),
+    },
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=19, minute=0),

@@ -1,11 +1,11 @@
 """The home page: each app's card data, read in a fixed number of queries."""
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from branches import scope
-from branches import selectors as branch_selectors
-from branches.models import Organization
+from branches.models import Organization, RoleAssignment
 from discussions import selectors as discussion_selectors
+from lessons import selectors as lesson_selectors
 from members import selectors as member_selectors
 from notifications import selectors as notification_selectors
 
@@ -15,15 +15,17 @@ def home_for_user(*, user) -> dict:
     top, the worklists of secretaries and reviewers. A fixed number of queries."""
     member = member_selectors.member_for_user(user)
     context: dict = {"member": member, "path": [], "secretary": None, "worklist": None}
+    path = []
     if member is not None and member.branch is not None:
         path = list(scope.path_to_root(member.branch))
         context["path"] = path
-        secretaries = branch_selectors.secretaries_of(organizations=path)
+    assignments, secretaries = _assignments_and_secretaries(user, path)
+    if path:
         context["secretary"] = secretaries.get(member.branch_id)
         context["secretaries"] = secretaries
+    context["study"] = lesson_selectors.study_card(user=user, member=member) if member else None
     context["unread_notices"] = notification_selectors.unread_notices_for_user(user=user)
     context["answered_posts"] = discussion_selectors.my_answered_posts(user)
-    assignments = branch_selectors.assignments_for_user(user=user)
     if assignments:
         paths = scope.managed_paths(user)
         counts = Organization.objects.filter(scope.subtree_q(paths)).aggregate(
@@ -37,3 +39,23 @@ def home_for_user(*, user) -> dict:
             ),
         }
     return context
+
+
+def _assignments_and_secretaries(user, path: list[Organization]) -> tuple[list, dict]:
+    """The user's own role assignments and the secretary of each organisation on their path,
+    in one query (what `branches.selectors.assignments_for_user` and `secretaries_of` read in
+    two). The user's assignments also prime the scope cache, which the notices and the study
+    card would otherwise query again."""
+    q = Q(user=user)
+    if path:
+        q |= Q(organization__in=[o.pk for o in path], role=RoleAssignment.Role.SECRETARY)
+    rows = list(RoleAssignment.objects.filter(q).select_related("organization", "user__member"))
+    mine = [a for a in rows if a.user_id == user.pk]
+    path_ids = {o.pk for o in path}
+    secretaries = {
+        a.organization_id: a
+        for a in rows
+        if a.role == RoleAssignment.Role.SECRETARY and a.organization_id in path_ids
+    }
+    scope.remember_assignments(user, [(a.role, a.organization.path) for a in mine])
+    return mine, secretaries

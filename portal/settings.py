@@ -203,7 +203,8 @@ NETBRANCH_MAX_IMAGE_PIXELS = env.int("NETBRANCH_MAX_IMAGE_PIXELS", default=40_00
 NETBRANCH_MAX_VIDEO_BYTES = env.int("NETBRANCH_MAX_VIDEO_BYTES", default=200 * 1024 * 1024)
 # Sites a video lesson may link to instead of an uploaded file.
 NETBRANCH_VIDEO_HOSTS = env.list(
-    "NETBRANCH_VIDEO_HOSTS", default=["www.12371.cn", "v.qq.com", "www.bilibili.com", "player.bilibili.com"]
+    "NETBRANCH_VIDEO_HOSTS",
+    default=["www.12371.cn", "v.qq.com", "www.bilibili.com", "player.bilibili.com"],
 )
 # Widths of the resized renditions made for phones and for full-width display.
 NETBRANCH_RENDITION_WIDTHS = (480, 1080)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("core/", include("core.urls")),
     path("", include("notifications.urls")),
     path("", include("discussions.urls")),
+    path("", include("lessons.urls")),
 ]
 
 if settings.NETBRANCH_SERVE_MEDIA:

@@ -16,6 +16,10 @@ from portal.demo import DEMO_PASSWORD
 User = get_user_model()
 Role = RoleAssignment.Role
 DEMO_ACCOUNTS = ("member", "office", "secretary", "secretary2", "reviewer", "admin")
+from discussions.models import BoardPost, Comment, Like  # noqa: E402
+from lessons.models import Document, Lesson, PointsEntry, StudyPlan, StudyRecord  # noqa: E402
+from notifications.models import Event, Notice, Notification  # noqa: E402
+
 MODELS = (
     User,
     Organization,
@@ -25,6 +29,17 @@ MODELS = (
     Member,
     Participation,
     ActivityFact,
+    Notice,
+    Event,
+    Notification,
+    BoardPost,
+    Comment,
+    Like,
+    Lesson,
+    StudyRecord,
+    PointsEntry,
+    StudyPlan,
+    Document,
 )
 
 

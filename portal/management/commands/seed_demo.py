@@ -22,6 +22,7 @@ DEMO_MODULES = [
     "portal.demo.members",
     "portal.demo.notifications",
     "portal.demo.discussions",
+    "portal.demo.lessons",
 ]
 
 
