@@ -128,6 +128,22 @@ def pages() -> list[tuple[str, str]]:
     if notice is not None:
         out.append(("member", notice.get_absolute_url()))
     out.append(("member", "/notifications/"))
+    # Study: the lists, /study/, and the demo micro-lesson with the most text and comments.
+    from lessons.models import Lesson
+    from lessons.selectors import lessons_visible_to
+
+    micro = (
+        with_discussion_counts(
+            lessons_visible_to(user=member.user).filter(kind=Lesson.Kind.MICRO), user=member.user
+        )
+        .order_by("-reading_minutes", "-comment_count", "pk")
+        .first()
+    )
+    out.append(("member", "/lessons/"))
+    if micro is not None:
+        out.append(("member", micro.get_absolute_url()))
+    out.append(("member", "/study/"))
+    out.append(("member", "/documents/"))
     out.append(("member", "/board/"))
     out.append(("office", "/"))
     out.append(("secretary", "/"))
