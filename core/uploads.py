@@ -453,9 +453,24 @@ VIDEO_ERRORS = {
 VIDEO_TYPES = {"mp4": "mp4", "m4v": "mp4", "webm": "webm"}
 
 
+# ISO base media files that are not videos: audio (M4A/M4B/M4P) and still images (HEIC, AVIF).
+_NOT_VIDEO_BRANDS = {
+    b"M4A ",
+    b"M4B ",
+    b"M4P ",
+    b"heic",
+    b"heix",
+    b"hevc",
+    b"mif1",
+    b"msf1",
+    b"avif",
+    b"avis",
+}
+
+
 def _sniff_video(head: bytes) -> str | None:
     if len(head) >= 12 and head[4:8] == b"ftyp":
-        return "mp4"
+        return None if head[8:12] in _NOT_VIDEO_BRANDS else "mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:64]:
         return "webm"
     return None

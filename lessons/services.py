@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -479,54 +480,42 @@ PLAN_FIELDS = (
 )  # fmt: skip
 
 
-@transaction.atomic
-def document_save(*, document: Document | None, by, fields: dict) -> Document:
-    unknown = set(fields) - set(DOCUMENT_FIELDS)
+def _content_save(model, instance, *, by, fields: dict, allowed, **on_create):
+    """Create or update a document or a plan of an organisation the user manages (and, when
+    it moves, of the organisation it moves to)."""
+    unknown = set(fields) - set(allowed)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+    if instance is None or instance.pk is None:
+        _require_manage(by, fields["organization"])
+        instance = model(**on_create, **fields)
+        instance.full_clean()
+        instance.save()
+        return instance
+    stored = (
+        model.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=instance.pk)
+    )
+    _require_manage(by, stored.organization)
+    if "organization" in fields:
+        _require_manage(by, fields["organization"])
+    model_update(instance=stored, fields=fields, allowed=allowed)
+    return stored
+
+
+@transaction.atomic
+def document_save(*, document: Document | None, by, fields: dict) -> Document:
     if "body" in fields:  # validated as it will be stored: a body of only hostile HTML is none
         from core.richtext import sanitize_html
 
         fields = {**fields, "body": sanitize_html(fields["body"])}
-    if document is None or document.pk is None:
-        _require_manage(by, fields["organization"])
-        document = Document(**fields)
-        document.full_clean()
-        document.save()
-        return document
-    stored = (
-        Document.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .get(pk=document.pk)
-    )
-    _require_manage(by, stored.organization)
-    if "organization" in fields:
-        _require_manage(by, fields["organization"])
-    model_update(instance=stored, fields=fields, allowed=DOCUMENT_FIELDS)
-    return stored
+    return _content_save(Document, document, by=by, fields=fields, allowed=DOCUMENT_FIELDS)
 
 
 @transaction.atomic
 def plan_save(*, plan: StudyPlan | None, by, fields: dict) -> StudyPlan:
-    unknown = set(fields) - set(PLAN_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown fields: {sorted(unknown)}")
-    if plan is None or plan.pk is None:
-        _require_manage(by, fields["organization"])
-        plan = StudyPlan(author=by, **fields)
-        plan.full_clean()
-        plan.save()
-        return plan
-    stored = (
-        StudyPlan.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .get(pk=plan.pk)
-    )
-    _require_manage(by, stored.organization)
-    if "organization" in fields:
-        _require_manage(by, fields["organization"])
-    model_update(instance=stored, fields=fields, allowed=PLAN_FIELDS)
-    return stored
+    return _content_save(StudyPlan, plan, by=by, fields=fields, allowed=PLAN_FIELDS, author=by)
 
 
 @transaction.atomic
@@ -541,13 +530,14 @@ def plan_publish(*, plan: StudyPlan, by) -> StudyPlan:
         return stored
     if not stored.items.exists():
         raise ValidationError(_("Add at least one lesson or document to the plan first."))
-    unpublished = stored.items.filter(lesson__isnull=False).exclude(
-        lesson__status=Lesson.Status.PUBLISHED
-    )
+    unpublished = stored.items.filter(
+        Q(lesson__isnull=False) & ~Q(lesson__status=Lesson.Status.PUBLISHED)
+        | Q(document__isnull=False, document__published=False)
+    ).select_related("lesson", "document")
     if unpublished.exists():
         raise ValidationError(
-            _("Publish the plan's lessons first: %(titles)s.")
-            % {"titles": "、".join(str(i.lesson) for i in unpublished.select_related("lesson"))}
+            _("Publish the plan's lessons and documents first: %(titles)s.")
+            % {"titles": "、".join(str(i) for i in unpublished)}
         )
     model_update(
         instance=stored,

@@ -180,3 +180,11 @@ def test_video_field_in_forms_and_admin():
     _name, path, _args, kw = model_field.deconstruct()
     assert path == "core.uploads.CheckedVideoField"
     assert kw["max_length"] == 255
+
+
+@pytest.mark.parametrize("brand", [b"M4A ", b"heic", b"avif"])
+def test_iso_media_files_that_are_not_videos_are_refused(brand):
+    """Audio (M4A) and still images (HEIC, AVIF) share MP4's container: refused by brand."""
+    content = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00" + b"\x00" * 64
+    with pytest.raises(ValidationError):
+        validate_video(upload("clip.mp4", content))

@@ -900,6 +900,21 @@ def test_plan_publish_refuses_an_empty_plan_and_unpublished_lessons(tree, make_l
         services.plan_publish(plan=plan, by=tree.secretary2)
 
 
+def test_plan_publish_refuses_an_unpublished_document(tree, make_lesson, make_plan):
+    from lessons.models import Document
+
+    document = Document.objects.create(
+        title="尚未发布的文件", category="study_material", organization=tree.branch,
+        body="<p>正文</p>", issued_on=timezone.localdate(), published=False,
+    )  # fmt: skip
+    plan = make_plan(items=[make_lesson(publish=True), document])
+    with pytest.raises(ValidationError) as info:
+        services.plan_publish(plan=plan, by=tree.secretary)
+    assert "尚未发布的文件" in info.value.messages[0]
+    Document.objects.filter(pk=document.pk).update(published=True)
+    assert services.plan_publish(plan=plan, by=tree.secretary).status == StudyPlan.Status.PUBLISHED
+
+
 def test_plan_publish_notifies_the_audience_once(tree, make_lesson, make_plan, committed):
     plan = make_plan(
         items=[make_lesson(publish=True), make_lesson(publish=True)],
