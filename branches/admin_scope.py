@@ -108,3 +108,22 @@ class ScopedModelAdmin(admin.ModelAdmin):
         if key not in cache:
             cache[key] = self.get_queryset(request).filter(pk=obj.pk).exists()
         return cache[key]
+
+
+class PublishButtonMixin:
+    """A "Save and publish" button (`name="_publish"` in the change form's template): after the
+    object is saved, `_publish(request, [obj])` runs, the same method the admin's publish
+    action calls."""
+
+    def _publish(self, request, objects) -> int:  # pragma: no cover - each admin defines it
+        raise NotImplementedError
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_publish" in request.POST:
+            self._publish(request, [obj])
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if "_publish" in request.POST:
+            self._publish(request, [obj])
+        return super().response_change(request, obj)

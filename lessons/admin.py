@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from branches import scope
-from branches.admin_scope import ScopedModelAdmin
+from branches.admin_scope import PublishButtonMixin, ScopedModelAdmin
 from branches.models import Organization
 
 from . import selectors, services
@@ -548,7 +548,7 @@ class StudyPlanItemInline(admin.TabularInline):
 
 
 @admin.register(StudyPlan)
-class StudyPlanAdmin(ScopedModelAdmin):
+class StudyPlanAdmin(PublishButtonMixin, ScopedModelAdmin):
     list_display = ["title", "organization", "starts_on", "due_on", "status", "published_at"]
     list_filter = ["status", "organization"]
     search_fields = ["title", "description"]
@@ -578,16 +578,6 @@ class StudyPlanAdmin(ScopedModelAdmin):
         except ValidationError as exc:
             raise PermissionDenied("; ".join(exc.messages)) from exc
         obj.__dict__.update(stored.__dict__)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if "_publish" in request.POST:
-            self._publish(request, [obj])
-        return super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request, obj):
-        if "_publish" in request.POST:
-            self._publish(request, [obj])
-        return super().response_change(request, obj)
 
     def _publish(self, request, plans) -> int:
         published = 0

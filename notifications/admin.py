@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from branches.admin_scope import ScopedModelAdmin
+from branches.admin_scope import PublishButtonMixin, ScopedModelAdmin
 
 from . import selectors, services
 from .models import Event, Notice, NoticeAttachment
@@ -17,7 +17,7 @@ class NoticeAttachmentInline(admin.TabularInline):
 
 
 @admin.register(Notice)
-class NoticeAdmin(ScopedModelAdmin):
+class NoticeAdmin(PublishButtonMixin, ScopedModelAdmin):
     list_display = [
         "title",
         "kind",
@@ -74,16 +74,6 @@ class NoticeAdmin(ScopedModelAdmin):
         except ValidationError as exc:
             raise PermissionDenied("; ".join(exc.messages)) from exc
         obj.__dict__.update(stored.__dict__)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if "_publish" in request.POST:
-            self._publish(request, [obj])
-        return super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request, obj):
-        if "_publish" in request.POST:
-            self._publish(request, [obj])
-        return super().response_change(request, obj)
 
     def _publish(self, request, notices) -> int:
         published = 0
