@@ -244,3 +244,19 @@ def celery_worker_process(celery_workers):
     """One real worker, started."""
     celery_workers.start()
     return celery_workers
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus: before it is dropped, end the sessions that threads
+    of the live server or of race tests left open, so that the drop does not fail."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
