@@ -21,6 +21,8 @@ app.conf.beat_schedule = {
         "task": "lessons.tasks.remind_due_plans",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Meeting reminders 24 hours and 1 hour before (each claimed once per meeting).
+    "meetings-send-reminders": {"task": "meetings.tasks.send_reminders", "schedule": 300.0},
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=19, minute=0),

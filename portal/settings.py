@@ -63,6 +63,7 @@ LOCAL_APPS = [
     "members",
     "discussions",
     "lessons",
+    "meetings",
     "portal",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -333,6 +334,11 @@ NETBRANCH_READING_SECONDS_PER_IMAGE = env.int("NETBRANCH_READING_SECONDS_PER_IMA
 NETBRANCH_POINTS_FINISHED = env.int("NETBRANCH_POINTS_FINISHED", default=2)
 NETBRANCH_POINTS_CHECK = env.int("NETBRANCH_POINTS_CHECK", default=3)
 NETBRANCH_PLAN_REMINDER_DAYS = env.int("NETBRANCH_PLAN_REMINDER_DAYS", default=3)
+# Meetings: the sign-in window around the start (minutes before and after) and how long a
+# sign-in QR code lasts (the previous code is also accepted, an older one refused).
+NETBRANCH_SIGN_IN_OPENS_MINUTES = env.int("NETBRANCH_SIGN_IN_OPENS_MINUTES", default=30)
+NETBRANCH_SIGN_IN_CLOSES_MINUTES = env.int("NETBRANCH_SIGN_IN_CLOSES_MINUTES", default=120)
+NETBRANCH_SIGN_IN_CODE_SECONDS = env.int("NETBRANCH_SIGN_IN_CODE_SECONDS", default=30)
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)

@@ -1,0 +1,206 @@
+"""Activity sync (活动同步): the "three meetings and one lesson" and themed Party days —
+meetings, their expected attendees' answers and sign-ins, and the reminders sent for them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Organization
+from core.models import TimeStampedModel
+from core.richtext import RichTextField
+
+
+class Meeting(TimeStampedModel):
+    class Kind(models.TextChoices):
+        GENERAL_MEETING = "general_meeting", _("branch general meeting")
+        COMMITTEE_MEETING = "committee_meeting", _("branch committee meeting")
+        GROUP_MEETING = "group_meeting", _("party group meeting")
+        PARTY_LESSON = "party_lesson", _("Party lesson")
+        THEMED_DAY = "themed_day", _("themed Party day")
+        OTHER = "other", _("other activity")
+
+    class Format(models.TextChoices):
+        ON_SITE = "on_site", _("on site")
+        ONLINE = "online", _("online")
+        BOTH = "both", _("on site and online")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        HELD = "held", _("held")
+        CANCELLED = "cancelled", _("cancelled")
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="meetings",
+        help_text=_("Its members are expected; for a committee meeting, its committee."),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=120)
+    agenda = RichTextField(_("agenda"), blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    place = models.CharField(_("place"), max_length=120, blank=True)
+    format = models.CharField(
+        _("format"), max_length=10, choices=Format.choices, default=Format.ON_SITE
+    )
+    video_link = models.URLField(
+        _("video link"), blank=True, help_text=_("For members taking part online.")
+    )
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("host"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorder"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Writes the minutes and may record the attendance of members without a phone."),
+    )
+    lessons = models.ManyToManyField(
+        "lessons.Lesson", verbose_name=_("linked lessons"), blank=True, related_name="meetings"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PLANNED
+    )
+    published_at = models.DateTimeField(_("notice sent at"), null=True, blank=True)
+    held_offline = models.BooleanField(
+        _("held offline"),
+        default=False,
+        help_text=_("Held where there is no network and entered afterwards."),
+    )
+    entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
+    cancelled_reason = models.CharField(_("reason for cancelling"), max_length=240, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="meeting_ends_after_start",
+                violation_error_message=_("A meeting ends after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "general_meeting",
+                        "committee_meeting",
+                        "group_meeting",
+                        "party_lesson",
+                        "themed_day",
+                        "other",
+                    ]
+                ),
+                name="meeting_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["planned", "held", "cancelled"]),
+                name="meeting_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(held_offline=True) | Q(entered_at__isnull=False, status="held"),
+                name="meeting_offline_entered_and_held",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-starts_at"], name="meeting_org_time"),
+            models.Index(fields=["starts_at"], condition=Q(status="planned"), name="meeting_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class Attendance(models.Model):
+    """One expected attendee's answers for one meeting: the RSVP (coming, or leave asked with
+    a reason) and the sign-in. No row means no answer yet."""
+
+    class Rsvp(models.TextChoices):
+        COMING = "coming", _("coming")
+        LEAVE = "leave", _("asks for leave")
+
+    class Via(models.TextChoices):
+        BUTTON = "button", _("sign-in button")
+        QR = "qr", _("QR code")
+        RECORDED = "recorded", _("recorded by the recorder")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="attendances"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("member"),
+        on_delete=models.CASCADE,
+        related_name="meeting_attendances",
+    )
+    rsvp = models.CharField(_("answer"), max_length=10, choices=Rsvp.choices, blank=True)
+    leave_reason = models.CharField(_("reason for leave"), max_length=240, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    signed_in_at = models.DateTimeField(_("signed in at"), null=True, blank=True)
+    via = models.CharField(_("signed in by"), max_length=10, choices=Via.choices, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        ordering = ["meeting", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="attendance_once"),
+            models.CheckConstraint(
+                condition=~Q(rsvp="leave") | ~Q(leave_reason=""),
+                name="attendance_leave_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_in_at__isnull=True) | ~Q(via=""),
+                name="attendance_sign_in_has_via",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} · {self.user_id}"
+
+
+class MeetingReminder(models.Model):
+    """A reminder sent for a meeting. Claimed (inserted) in the same transaction as the
+    notification, so a doubled beat tick or a dead worker never sends one twice or loses it."""
+
+    class Kind(models.TextChoices):
+        DAY = "24h", _("24 hours before")
+        HOUR = "1h", _("1 hour before")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "kind"], name="meetingreminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} · {self.kind}"

@@ -1,0 +1,364 @@
+"""Writes of the activity sync: planning, publishing, changing and cancelling meetings (with
+their notices), RSVPs, sign-in (button, rotating QR code, recorded by the recorder), meetings
+held offline, and the reminders 24 hours and 1 hour before."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+
+from branches import scope
+from branches.models import Organization
+from branches.services import timeline_record
+from core.richtext import sanitize_html
+from core.services import model_update
+from members.models import ActivityFact, Member
+from members.services import member_activity_record
+from notifications.services import Audience, notify
+
+from . import selectors
+from .models import Attendance, Meeting, MeetingReminder
+
+MEETING_FIELDS = (
+    "organization", "kind", "title", "agenda", "starts_at", "ends_at", "place", "format",
+    "video_link", "host", "recorder",
+)  # fmt: skip
+#: A change of these on a published meeting is announced again.
+ANNOUNCED_FIELDS = ("starts_at", "ends_at", "place")
+REMINDERS = ((MeetingReminder.Kind.DAY, timedelta(hours=24)), (MeetingReminder.Kind.HOUR, timedelta(hours=1)))  # fmt: skip
+
+
+def _require_manage(by, organization: Organization) -> None:
+    if not scope.can_manage(by, organization):
+        raise PermissionDenied(_("You may not manage meetings of %(org)s.") % {"org": organization})
+
+
+def _locked(meeting: Meeting) -> Meeting:
+    return (
+        Meeting.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=meeting.pk)
+    )
+
+
+def _audience(meeting: Meeting) -> Audience:
+    return Audience("meetings.attendees", {"meeting": meeting.pk})
+
+
+def _when(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meeting_create(*, by, lessons: Iterable | None = None, **fields) -> Meeting:
+    unknown = set(fields) - set(MEETING_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    _require_manage(by, fields["organization"])
+    meeting = Meeting(created_by=by, status=Meeting.Status.PLANNED, **fields)
+    meeting.agenda = sanitize_html(meeting.agenda)
+    meeting.full_clean()
+    meeting.save()
+    if lessons is not None:
+        meeting.lessons.set(lessons)
+    return meeting
+
+
+@transaction.atomic
+def meeting_update(*, meeting: Meeting, by, fields: dict) -> Meeting:
+    """Change a planned meeting. On a published one, a change of time or place tells the
+    expected attendees again, and the notice says what changed."""
+    stored = _locked(meeting)
+    _require_manage(by, stored.organization)
+    fields = dict(fields)
+    lessons = fields.pop("lessons", None)
+    if "organization" in fields:
+        _require_manage(by, fields["organization"])
+    if stored.status != Meeting.Status.PLANNED:
+        raise ValidationError(_("Only a planned meeting can be changed."))
+    if "agenda" in fields:
+        fields["agenda"] = sanitize_html(fields["agenda"])
+    changed = model_update(instance=stored, fields=fields, allowed=MEETING_FIELDS)
+    if lessons is not None:
+        stored.lessons.set(lessons)
+    if stored.is_published and set(changed) & set(ANNOUNCED_FIELDS):
+        what = []
+        if {"starts_at", "ends_at"} & set(changed):
+            what.append(
+                _("time changed to %(start)s–%(end)s")
+                % {"start": _when(stored.starts_at), "end": _when(stored.ends_at)}
+            )
+        if "place" in changed:
+            what.append(_("place changed to %(place)s") % {"place": stored.place or "—"})
+        notify(
+            kind="meeting_changed",
+            target=stored,
+            audience=_audience(stored),
+            by=by,
+            subject=f"{stored.title}: {'; '.join(what)}",
+        )
+    return stored
+
+
+@transaction.atomic
+def meeting_publish(*, meeting: Meeting, by) -> Meeting:
+    """Send the notice to the expected attendees, once: publishing again changes nothing."""
+    stored = _locked(meeting)
+    _require_manage(by, stored.organization)
+    if stored.is_published:
+        return stored
+    if stored.status != Meeting.Status.PLANNED:
+        raise ValidationError(_("Only a planned meeting can be announced."))
+    model_update(
+        instance=stored, fields={"published_at": timezone.now()}, allowed=("published_at",), clean=False
+    )  # fmt: skip
+    notify(
+        kind="meeting_published",
+        target=stored,
+        audience=_audience(stored),
+        by=by,
+        subject=f"{stored.title} ({_when(stored.starts_at)}{', ' + stored.place if stored.place else ''})",
+    )  # fmt: skip
+    return stored
+
+
+@transaction.atomic
+def meeting_cancel(*, meeting: Meeting, by, reason: str) -> Meeting:
+    stored = _locked(meeting)
+    _require_manage(by, stored.organization)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"cancelled_reason": _("Say why the meeting is cancelled.")})
+    if stored.status != Meeting.Status.PLANNED:
+        raise ValidationError(_("Only a planned meeting can be cancelled."))
+    model_update(
+        instance=stored,
+        fields={"status": Meeting.Status.CANCELLED, "cancelled_reason": reason},
+        allowed=("status", "cancelled_reason"),
+        clean=False,
+    )
+    if stored.is_published:
+        notify(
+            kind="meeting_cancelled",
+            target=stored,
+            audience=_audience(stored),
+            by=by,
+            subject=f"{stored.title} ({_when(stored.starts_at)}): {reason}",
+        )
+    return stored
+
+
+# --- answers and sign-in --------------------------------------------------------------------
+
+
+def _require_expected(meeting: Meeting, user) -> None:
+    if not selectors.is_expected(meeting, user):
+        raise PermissionDenied(_("You are not expected at this meeting."))
+
+
+def _require_open(meeting: Meeting) -> None:
+    if meeting.status != Meeting.Status.PLANNED or not meeting.is_published:
+        raise ValidationError(
+            _("This meeting is not open: it is not announced, held or cancelled.")
+        )
+
+
+@transaction.atomic
+def meeting_rsvp(*, meeting: Meeting, user, coming: bool, reason: str = "") -> Attendance:
+    """Before the start, an expected attendee says they will come or asks for leave."""
+    _require_expected(meeting, user)
+    _require_open(meeting)
+    now = timezone.now()
+    if now >= meeting.starts_at:
+        raise ValidationError(_("The meeting has started: it is too late to answer."))
+    reason = (reason or "").strip()
+    if not coming and not reason:
+        raise ValidationError({"leave_reason": _("Give a reason for your leave.")})
+    attendance, _created = Attendance.objects.update_or_create(
+        meeting=meeting,
+        user=user,
+        defaults={
+            "rsvp": Attendance.Rsvp.COMING if coming else Attendance.Rsvp.LEAVE,
+            "leave_reason": "" if coming else reason,
+            "answered_at": now,
+        },
+    )
+    return attendance
+
+
+def _step(at: datetime) -> int:
+    return int(at.timestamp()) // max(1, settings.NETBRANCH_SIGN_IN_CODE_SECONDS)
+
+
+def _code_for_step(meeting_id: int, step: int) -> str:
+    return salted_hmac("meetings.sign_in", f"{meeting_id}:{step}", algorithm="sha256").hexdigest()[:10]  # fmt: skip
+
+
+def meeting_sign_in_code(meeting: Meeting, at: datetime | None = None) -> str:
+    """The code the host's QR shows at `at`: an HMAC (SECRET_KEY) of the meeting and the
+    current step of NETBRANCH_SIGN_IN_CODE_SECONDS."""
+    return _code_for_step(meeting.pk, _step(at or timezone.now()))
+
+
+def _check_code(meeting: Meeting, code: str | None, at: datetime) -> None:
+    step = _step(at)
+    if code and any(constant_time_compare(code, _code_for_step(meeting.pk, s)) for s in (step, step - 1)):  # fmt: skip
+        return
+    raise ValidationError(
+        {"code": _("This sign-in code has expired or is wrong: scan the code the host shows now.")}
+    )
+
+
+def sign_in_window(meeting: Meeting) -> tuple[datetime, datetime]:
+    return (
+        meeting.starts_at - timedelta(minutes=settings.NETBRANCH_SIGN_IN_OPENS_MINUTES),
+        meeting.starts_at + timedelta(minutes=settings.NETBRANCH_SIGN_IN_CLOSES_MINUTES),
+    )
+
+
+def _mark_present(
+    meeting: Meeting, user, *, at: datetime, via: str, recorded_by=None
+) -> Attendance:
+    """Sign a user in once: the conditional update makes a second sign-in (a double tap, a
+    race) change nothing and report the activity fact once."""
+    attendance, _created = Attendance.objects.get_or_create(meeting=meeting, user=user)
+    first = Attendance.objects.filter(pk=attendance.pk, signed_in_at__isnull=True).update(
+        signed_in_at=at, via=via, recorded_by=recorded_by
+    )
+    if first:
+        member = Member.objects.filter(user=user).first()
+        if member is not None:
+            member_activity_record(member=member, kind=ActivityFact.Kind.ATTENDED, at=at)
+    attendance.refresh_from_db()
+    return attendance
+
+
+@transaction.atomic
+def attendance_sign_in(
+    *, meeting: Meeting, user, via: str, code: str | None = None, at: datetime | None = None
+) -> Attendance:
+    """An expected attendee signs in within the window around the start, by the button or by
+    the host's QR code (the current or the previous code)."""
+    at = at or timezone.now()
+    _require_expected(meeting, user)
+    _require_open(meeting)
+    if via not in (Attendance.Via.BUTTON, Attendance.Via.QR):
+        raise ValueError(f"cannot sign in via {via!r}")
+    opens, closes = sign_in_window(meeting)
+    if not opens <= at <= closes:
+        raise ValidationError(
+            _("Sign-in is open from %(opens)s to %(closes)s.")
+            % {"opens": _when(opens), "closes": _when(closes)}
+        )
+    if via == Attendance.Via.QR:
+        _check_code(meeting, code, at)
+    return _mark_present(meeting, user, at=at, via=via)
+
+
+def _require_recorder(meeting: Meeting, by) -> None:
+    if not (
+        (meeting.recorder_id and meeting.recorder_id == getattr(by, "pk", None))
+        or scope.can_manage(by, meeting.organization)
+    ):
+        raise PermissionDenied(_("Only the recorder or the secretary records attendance."))
+
+
+@transaction.atomic
+def attendance_record(*, meeting: Meeting, user, by, at: datetime | None = None) -> Attendance:
+    """The recorder (or a secretary) records a member present who has no phone."""
+    at = at or timezone.now()
+    _require_recorder(meeting, by)
+    _require_expected(meeting, user)
+    if meeting.status == Meeting.Status.CANCELLED:
+        raise ValidationError(_("This meeting is cancelled."))
+    if at < sign_in_window(meeting)[0]:
+        raise ValidationError(_("The meeting has not started yet."))
+    return _mark_present(meeting, user, at=at, via=Attendance.Via.RECORDED, recorded_by=by)
+
+
+@transaction.atomic
+def meeting_record_offline(*, meeting: Meeting, by, present_user_ids: Iterable[int]) -> Meeting:
+    """A meeting held where there is no network, entered afterwards by the secretary or the
+    recorder with who was present: it counts as held, marked "held offline" with the date it
+    was entered."""
+    stored = _locked(meeting)
+    _require_recorder(stored, by)
+    now = timezone.now()
+    if stored.status == Meeting.Status.CANCELLED:
+        raise ValidationError(_("This meeting is cancelled."))
+    if stored.starts_at > now:
+        raise ValidationError(_("A meeting can be entered only after it took place."))
+    present = set(present_user_ids)
+    expected = set(selectors.expected_attendees(stored).filter(pk__in=present).values_list("pk", flat=True))  # fmt: skip
+    if present - expected:
+        raise ValidationError(_("Only expected attendees can be recorded present."))
+    was_held = stored.status == Meeting.Status.HELD
+    model_update(
+        instance=stored,
+        fields={"status": Meeting.Status.HELD, "held_offline": True, "entered_at": now},
+        allowed=("status", "held_offline", "entered_at"),
+        clean=False,
+    )
+    users = type(by).objects.filter(pk__in=expected)
+    for user in users:
+        _mark_present(
+            stored, user, at=stored.starts_at, via=Attendance.Via.RECORDED, recorded_by=by
+        )
+    if not was_held:
+        timeline_record(
+            organization=stored.organization,
+            kind="meeting_held",
+            params={"title": stored.title},
+            at=stored.starts_at,
+        )
+    return stored
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+
+def meetings_send_reminders(*, now: datetime | None = None) -> int:
+    """Remind the expected attendees 24 hours and 1 hour before each announced meeting (beat,
+    every 5 minutes). Each reminder is claimed by inserting its MeetingReminder row in the same
+    transaction as the notice: a doubled tick finds the row and sends nothing, a worker killed
+    before the commit leaves neither, so the next tick sends it. A meeting announced inside a
+    reminder's window does not get that reminder (the notice was just sent)."""
+    now = now or timezone.now()
+    sent = 0
+    for kind, before in REMINDERS:
+        due = (
+            Meeting.objects.filter(
+                status=Meeting.Status.PLANNED,
+                published_at__isnull=False,
+                starts_at__gt=now,
+                starts_at__lte=now + before,
+            )
+            .exclude(reminders__kind=kind)
+            .order_by("starts_at")
+        )
+        if kind == MeetingReminder.Kind.DAY:
+            due = due.filter(starts_at__gt=now + timedelta(hours=1))
+        for meeting in list(due):  # read first: the loop writes
+            if meeting.published_at > meeting.starts_at - before:
+                continue
+            try:
+                with transaction.atomic():
+                    MeetingReminder.objects.create(meeting=meeting, kind=kind, sent_at=now)
+                    notify(
+                        kind="meeting_reminder",
+                        target=meeting,
+                        audience=_audience(meeting),
+                        subject=f"{meeting.title} ({_when(meeting.starts_at)}{', ' + meeting.place if meeting.place else ''})",
+                    )  # fmt: skip
+            except IntegrityError:
+                continue  # another tick claimed it
+            sent += 1
+    return sent
