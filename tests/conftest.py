@@ -61,7 +61,12 @@ def _test_settings(settings, tmp_path):
     # Each test process keeps its own cache (allauth's rate limits live there): parallel
     # workers must not share counters through Redis. Tests about Redis use it explicitly.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()  # allauth's rate limits live in the cache
+    cache.clear()
+    # Celery's eager mode keeps a process-wide "inside a task" flag; threads of the race tests
+    # that run eager tasks at once can leave it set, and every later `.get()` would refuse.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)  # allauth's rate limits live in the cache
     yield
     cache.clear()
 
