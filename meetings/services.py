@@ -84,6 +84,19 @@ def meeting_update(*, meeting: Meeting, by, fields: dict) -> Meeting:
         _require_manage(by, fields["organization"])
     if stored.status != Meeting.Status.PLANNED:
         raise ValidationError(_("Only a planned meeting can be changed."))
+    if stored.is_published:
+        moved = [
+            name
+            for name in ("organization", "kind")
+            if name in fields and fields[name] != getattr(stored, name)
+        ]
+        if moved:
+            # Who is expected follows from these: cancel and announce a new meeting instead.
+            raise ValidationError(
+                _(
+                    "The notice has gone out: the organisation and the kind of the meeting can no longer change."
+                )
+            )
     if "agenda" in fields:
         fields["agenda"] = sanitize_html(fields["agenda"])
     changed = model_update(instance=stored, fields=fields, allowed=MEETING_FIELDS)

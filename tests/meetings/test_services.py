@@ -351,3 +351,22 @@ def test_the_audience_is_registered():
     from notifications import audiences
 
     assert "meetings.attendees" in audiences.registered()
+
+
+def test_an_announced_meeting_keeps_its_organisation_and_kind(tree, make_meeting):
+    """Who is expected follows from them; the attendees were told already."""
+    meeting = make_meeting(publish=True)
+    with pytest.raises(ValidationError):
+        services.meeting_update(
+            meeting=meeting, by=tree.reviewer, fields={"organization": tree.company}
+        )
+    with pytest.raises(ValidationError):
+        services.meeting_update(
+            meeting=meeting, by=tree.secretary, fields={"kind": Meeting.Kind.GENERAL_MEETING}
+        )
+    meeting.refresh_from_db()
+    assert (meeting.organization, meeting.kind) == (tree.branch, Meeting.Kind.THEMED_DAY)
+    draft = make_meeting()
+    services.meeting_update(
+        meeting=draft, by=tree.secretary, fields={"kind": Meeting.Kind.GENERAL_MEETING}
+    )
