@@ -21,7 +21,7 @@ from branches.services import timeline_record
 from core.services import model_update
 from members.models import ActivityFact, Member
 from members.services import member_activity_record
-from notifications.services import Audience, notify
+from notifications.services import Audience, notify, remind_once_a_day
 
 from .models import (
     MICRO_LESSON_MAX_MINUTES,
@@ -306,23 +306,17 @@ def lesson_remind_unfinished(*, lesson: Lesson, by) -> int:
     _require_manage(by, lesson.organization)
     if not lesson.is_published:
         raise ValidationError(_("Publish the lesson before reminding anyone."))
-    reminder, created = LessonReminder.objects.get_or_create(
-        lesson=lesson, day=timezone.localdate(), defaults={"sent_by": by}
-    )
-    if not created:
-        return 0
     from .selectors import audience_lesson_unfinished
 
-    count = audience_lesson_unfinished(lesson=lesson.pk).count()
-    LessonReminder.objects.filter(pk=reminder.pk).update(recipients=count)
-    if count:
-        notify(
-            kind="lesson_reminder",
-            target=lesson,
-            audience=Audience("lessons.lesson_unfinished", {"lesson": lesson.pk}),
-            by=by,
-        )
-    return count
+    return remind_once_a_day(
+        claim_model=LessonReminder,
+        target_field="lesson",
+        target=lesson,
+        by=by,
+        kind="lesson_reminder",
+        audience=Audience("lessons.lesson_unfinished", {"lesson": lesson.pk}),
+        count=audience_lesson_unfinished(lesson=lesson.pk),
+    )
 
 
 # --- studying -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import F, Model, Q
+from django.db.models import F, Model, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -433,6 +433,24 @@ def notice_mark_read(*, notice: Notice, user) -> None:
     NoticeRead.objects.bulk_create([NoticeRead(notice=notice, user=user)], ignore_conflicts=True)
 
 
+def remind_once_a_day(
+    *, claim_model, target_field: str, target, by, kind: str, audience: Audience, count: QuerySet
+) -> int:
+    """Send `kind` about `target` to `audience` at most once a day: the day's row of
+    `claim_model` (unique on `target_field` and day) is claimed first. Returns how many are
+    reminded (`count` is the audience as a queryset), 0 if today's reminder has gone out."""
+    reminder, created = claim_model.objects.get_or_create(
+        **{target_field: target}, day=timezone.localdate(), defaults={"sent_by": by}
+    )
+    if not created:
+        return 0
+    recipients = count.count()
+    claim_model.objects.filter(pk=reminder.pk).update(recipients=recipients)
+    if recipients:
+        notify(kind=kind, target=target, audience=audience, by=by)
+    return recipients
+
+
 @transaction.atomic
 def notice_remind(*, notice: Notice, by) -> int:
     """Remind the audience members who have not read the notice: at most once a day (a
@@ -440,21 +458,14 @@ def notice_remind(*, notice: Notice, by) -> int:
     _require_manage(by, notice.organization)
     if not notice.is_published:
         raise ValidationError(_("Publish the notice before reminding anyone."))
-    today = timezone.localdate()
-    reminder, created = NoticeReminder.objects.get_or_create(
-        notice=notice, day=today, defaults={"sent_by": by}
-    )
-    if not created:
-        return 0
     from .selectors import notice_unread_audience
 
-    count = notice_unread_audience(notice=notice.pk).count()
-    NoticeReminder.objects.filter(pk=reminder.pk).update(recipients=count)
-    if count:
-        notify(
-            kind="notice_reminder",
-            target=notice,
-            audience=Audience("notifications.notice_unread", {"notice": notice.pk}),
-            by=by,
-        )
-    return count
+    return remind_once_a_day(
+        claim_model=NoticeReminder,
+        target_field="notice",
+        target=notice,
+        by=by,
+        kind="notice_reminder",
+        audience=Audience("notifications.notice_unread", {"notice": notice.pk}),
+        count=notice_unread_audience(notice=notice.pk),
+    )
