@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from branches.models import Organization
 from core.models import TimeStampedModel
 from core.richtext import RichTextField
+from core.uploads import CheckedFileField, CheckedImageField
 
 
 class Meeting(TimeStampedModel):
@@ -80,6 +81,33 @@ class Meeting(TimeStampedModel):
     )
     entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
     cancelled_reason = models.CharField(_("reason for cancelling"), max_length=240, blank=True)
+    sign_in_sheet = CheckedImageField(
+        _("photo of the sign-in sheet"),
+        upload_to="meetings/sheets/%Y/%m/",
+        blank=True,
+        help_text=_("For a meeting held offline: a photo of the paper sign-in sheet."),
+    )
+    minutes = RichTextField(_("minutes"), blank=True)
+    minutes_written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("minutes written by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    minutes_confirmed_at = models.DateTimeField(_("minutes confirmed at"), null=True, blank=True)
+    minutes_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("minutes confirmed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reflections_requested_at = models.DateTimeField(
+        _("reflections asked for at"), null=True, blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -115,6 +143,10 @@ class Meeting(TimeStampedModel):
                 condition=~Q(held_offline=True) | Q(entered_at__isnull=False, status="held"),
                 name="meeting_offline_entered_and_held",
             ),
+            models.CheckConstraint(
+                condition=Q(minutes_confirmed_at__isnull=True) | Q(status="held"),
+                name="meeting_minutes_confirmed_when_held",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "-starts_at"], name="meeting_org_time"),
@@ -127,6 +159,30 @@ class Meeting(TimeStampedModel):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @property
+    def minutes_confirmed(self) -> bool:
+        return self.minutes_confirmed_at is not None
+
+    @property
+    def counts_in_cadence(self) -> bool:
+        return self.status == self.Status.HELD and self.kind != self.Kind.OTHER
+
+
+class MeetingAttachment(models.Model):
+    """A file attached to the minutes (a scan, a slide deck): checked by content in `core`."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attachments")
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    file = CheckedFileField(_("file"), upload_to="meetings/files/%Y/%m/")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment to the minutes")
+        verbose_name_plural = _("attachments to the minutes")
+
+    def __str__(self) -> str:
+        return self.title or self.file.name.rsplit("/", 1)[-1]
 
 
 class Attendance(models.Model):
@@ -204,3 +260,90 @@ class MeetingReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.meeting_id} · {self.kind}"
+
+
+class Reflection(TimeStampedModel):
+    """A member's reflection (心得体会) after a Party lesson or a themed day: one per member and
+    meeting, read, liked and commented on by the members of the branch."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="reflections"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.CASCADE,
+        related_name="meeting_reflections",
+    )
+    body = models.TextField(_("reflection"))
+
+    class Meta:
+        verbose_name = _("reflection")
+        verbose_name_plural = _("reflections")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "author"], name="reflection_once"),
+            models.CheckConstraint(condition=~Q(body=""), name="reflection_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting} · {self.author}"
+
+
+class ReflectionReminder(models.Model):
+    """A reminder to those who have not written their reflection: at most one per meeting per
+    day (`notifications.services.remind_once_a_day`)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="reflection_reminders")  # fmt: skip
+    day = models.DateField()
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "day"], name="reflectionreminder_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} · {self.day}"
+
+
+class CadenceWarning(models.Model):
+    """A warning sent to a secretary that a period is about to end without a required meeting:
+    at most one per organisation, kind and period."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Meeting.Kind.choices)
+    period_start = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "period_start"], name="cadencewarning_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} · {self.kind} · {self.period_start}"
+
+
+class CalendarFeed(models.Model):
+    """A member's personal calendar feed: a secret URL token. Revoking deletes the row (the old
+    URL stops working at once); a new feed gets a new token."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meeting_calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}"

@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
     },
     # Meeting reminders 24 hours and 1 hour before (each claimed once per meeting).
     "meetings-send-reminders": {"task": "meetings.tasks.send_reminders", "schedule": 300.0},
+    # Secretaries warned when a period is about to end without a required meeting.
+    "meetings-warn-cadence": {
+        "task": "meetings.tasks.warn_cadence",
+        "schedule": crontab(hour=9, minute=0),
+    },
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=19, minute=0),

@@ -339,6 +339,33 @@ NETBRANCH_PLAN_REMINDER_DAYS = env.int("NETBRANCH_PLAN_REMINDER_DAYS", default=3
 NETBRANCH_SIGN_IN_OPENS_MINUTES = env.int("NETBRANCH_SIGN_IN_OPENS_MINUTES", default=30)
 NETBRANCH_SIGN_IN_CLOSES_MINUTES = env.int("NETBRANCH_SIGN_IN_CLOSES_MINUTES", default=120)
 NETBRANCH_SIGN_IN_CODE_SECONDS = env.int("NETBRANCH_SIGN_IN_CODE_SECONDS", default=30)
+# The required cadence of meetings (三会一课) per organisation kind: meeting kind -> "month" or
+# "quarter" (calendar periods in TIME_ZONE). A committee meeting is required only of an
+# organisation that has a committee (a secretary, deputy or committee member). Periods are
+# checked for the organisations of these kinds; the secretary is warned this many days before a
+# period ends without a required meeting.
+NETBRANCH_MEETING_CADENCE = {
+    "branch": {
+        "general_meeting": "quarter",
+        "party_lesson": "quarter",
+        "committee_meeting": "month",
+        "themed_day": "month",
+    },
+    "joint_branch": {
+        "general_meeting": "quarter",
+        "party_lesson": "quarter",
+        "committee_meeting": "month",
+        "themed_day": "month",
+    },
+    "mobile_branch": {
+        "general_meeting": "quarter",
+        "party_lesson": "quarter",
+        "committee_meeting": "month",
+        "themed_day": "month",
+    },
+    "group": {"group_meeting": "month"},
+}
+NETBRANCH_CADENCE_WARN_DAYS = env.int("NETBRANCH_CADENCE_WARN_DAYS", default=7)
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)

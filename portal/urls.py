@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("discussions.urls")),
     path("", include("lessons.urls")),
+    path("", include("meetings.urls")),
 ]
 
 if settings.NETBRANCH_SERVE_MEDIA:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from branches.models import RoleAssignment, TimelineEntry
 from meetings import selectors, services, tasks
 from meetings.models import Attendance, Meeting, MeetingReminder
+from meetings.services import meetings as meeting_services
 from members.models import ActivityFact
 from notifications.models import Event
 from portal.celery import app
@@ -338,7 +339,7 @@ def test_a_claimed_reminder_that_rolled_back_is_sent_by_the_next_tick(
     def boom(**kwargs):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(services, "notify", boom)
+    monkeypatch.setattr(meeting_services, "notify", boom)
     with pytest.raises(RuntimeError):
         services.meetings_send_reminders(now=now)
     assert not MeetingReminder.objects.exists()

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from branches.models import RoleAssignment
 from members.selectors import members_of_organizations
 
-from .models import Meeting
+from ..models import Meeting
 
 
 def expected_attendees(meeting: Meeting) -> QuerySet:

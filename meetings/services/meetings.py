@@ -21,8 +21,8 @@ from members.models import ActivityFact, Member
 from members.services import member_activity_record
 from notifications.services import Audience, notify
 
-from . import selectors
-from .models import Attendance, Meeting, MeetingReminder
+from .. import selectors
+from ..models import Attendance, Meeting, MeetingReminder
 
 MEETING_FIELDS = (
     "organization", "kind", "title", "agenda", "starts_at", "ends_at", "place", "format",

@@ -1,0 +1,3 @@
+"""pages"""
+
+urlpatterns: list = []

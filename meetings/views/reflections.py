@@ -1,0 +1,3 @@
+"""reflections"""
+
+urlpatterns: list = []
