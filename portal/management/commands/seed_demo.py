@@ -23,6 +23,7 @@ DEMO_MODULES = [
     "portal.demo.notifications",
     "portal.demo.discussions",
     "portal.demo.lessons",
+    "portal.demo.meetings",
 ]
 
 
