@@ -35,6 +35,8 @@ bench: install
 	$(PY) tests/bench/page_weight.py
 	@case "$$DATABASE_URL" in postgres*) $(PY) tests/bench/fanout.py --members 100000 ;; \
 	  *) echo "fan-out benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
+	@case "$$DATABASE_URL" in postgres*) $(PY) tests/bench/meeting_reminders.py --meetings 10000 ;; \
+	  *) echo "reminder benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
 
 lint: install
 	$(PY) -m ruff check .

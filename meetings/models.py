@@ -4,6 +4,7 @@ meetings, their expected attendees' answers and sign-ins, and the reminders sent
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Organization
@@ -159,6 +160,9 @@ class Meeting(TimeStampedModel):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    def get_absolute_url(self) -> str:
+        return reverse("meetings:detail", args=[self.pk])
 
     @property
     def minutes_confirmed(self) -> bool:

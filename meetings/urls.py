@@ -1,8 +1,9 @@
-from .views import calendar, minutes, pages, reflections
+from .views import cadence, calendar, minutes, pages, reflections
 
 app_name = "meetings"
 
 urlpatterns = [
+    *cadence.urlpatterns,
     *pages.urlpatterns,
     *minutes.urlpatterns,
     *reflections.urlpatterns,

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -288,20 +289,35 @@ def _require_recorder(meeting: Meeting, by) -> None:
 def attendance_record(*, meeting: Meeting, user, by, at: datetime | None = None) -> Attendance:
     """The recorder (or a secretary) records a member present who has no phone."""
     at = at or timezone.now()
+    meeting = _locked(meeting)  # a confirmation waits for this record, or this for it
     _require_recorder(meeting, by)
     _require_expected(meeting, user)
     if meeting.status == Meeting.Status.CANCELLED:
         raise ValidationError(_("This meeting is cancelled."))
+    if meeting.minutes_confirmed_at is not None:
+        raise ValidationError(_("The minutes are confirmed: they can no longer be changed."))
     if at < sign_in_window(meeting)[0]:
         raise ValidationError(_("The meeting has not started yet."))
     return _mark_present(meeting, user, at=at, via=Attendance.Via.RECORDED, recorded_by=by)
 
 
 @transaction.atomic
-def meeting_record_offline(*, meeting: Meeting, by, present_user_ids: Iterable[int]) -> Meeting:
+def meeting_record_offline(
+    *,
+    meeting: Meeting,
+    by,
+    present_user_ids: Iterable[int],
+    minutes: str | None = None,
+    sign_in_sheet=None,
+) -> Meeting:
     """A meeting held where there is no network, entered afterwards by the secretary or the
     recorder with who was present: it counts as held, marked "held offline" with the date it
-    was entered."""
+    was entered. Optionally with its minutes (sanitised rich text) and a photo of the paper
+    sign-in sheet (checked and re-encoded by `core`). Refused once the minutes are confirmed."""
+    from django.contrib.auth import get_user_model
+
+    from .minutes import clean_sign_in_sheet, delete_image_on_commit, require_minutes_open
+
     stored = _locked(meeting)
     _require_recorder(stored, by)
     now = timezone.now()
@@ -309,18 +325,29 @@ def meeting_record_offline(*, meeting: Meeting, by, present_user_ids: Iterable[i
         raise ValidationError(_("This meeting is cancelled."))
     if stored.starts_at > now:
         raise ValidationError(_("A meeting can be entered only after it took place."))
+    require_minutes_open(stored)
     present = set(present_user_ids)
     expected = set(selectors.expected_attendees(stored).filter(pk__in=present).values_list("pk", flat=True))  # fmt: skip
     if present - expected:
         raise ValidationError(_("Only expected attendees can be recorded present."))
+    sheet = clean_sign_in_sheet(sign_in_sheet) if sign_in_sheet is not None else None
     was_held = stored.status == Meeting.Status.HELD
+    fields = {"status": Meeting.Status.HELD, "held_offline": True, "entered_at": now}
+    if minutes is not None and sanitize_html(minutes) != stored.minutes:
+        fields.update(minutes=sanitize_html(minutes), minutes_written_by=by)
+    old_sheet = stored.sign_in_sheet.name if stored.sign_in_sheet else ""
+    if sheet is not None:
+        fields["sign_in_sheet"] = sheet
     model_update(
         instance=stored,
-        fields={"status": Meeting.Status.HELD, "held_offline": True, "entered_at": now},
-        allowed=("status", "held_offline", "entered_at"),
+        fields=fields,
+        allowed=("status", "held_offline", "entered_at", "minutes", "minutes_written_by", "sign_in_sheet"),
         clean=False,
-    )
-    users = type(by).objects.filter(pk__in=expected)
+    )  # fmt: skip
+    if sheet is not None:
+        delete_image_on_commit(stored.sign_in_sheet.storage, old_sheet)
+    # Not type(by): a view passes request.user, a lazy object.
+    users = get_user_model().objects.filter(pk__in=expected)
     for user in users:
         _mark_present(
             stored, user, at=stored.starts_at, via=Attendance.Via.RECORDED, recorded_by=by
@@ -337,41 +364,96 @@ def meeting_record_offline(*, meeting: Meeting, by, present_user_ids: Iterable[i
 
 # --- reminders ------------------------------------------------------------------------------
 
+#: Reminders claimed and announced in one transaction. A worker killed in the middle of a
+#: batch leaves none of it behind (the next tick sends it); smaller batches would cost more
+#: round trips, larger ones hold their meetings' row locks longer.
+REMINDER_BATCH = 500
+
+
+def _due_meetings(now: datetime):
+    """The announced, planned meetings due a reminder at `now`, annotated with the kind due
+    (`due`): the 24-hour reminder from 24 hours before until 1 hour before, the 1-hour one in
+    the last hour; none for a meeting announced inside that window (its notice was just sent)
+    nor once the MeetingReminder row exists. One query: an index range scan (`meeting_due`)
+    and one anti-join on the reminders (no OR around the subquery, which would keep the
+    planner from it and cost a plan expensive enough to be JIT-compiled on every tick)."""
+    # A reminder's window ends where the next, shorter one begins; the last one at the start.
+    ends = [before for _kind, before in REMINDERS[1:]] + [timedelta(0)]
+    due = Case(
+        *(
+            When(starts_at__gt=now + end, starts_at__lte=now + before, then=Value(kind))
+            for (kind, before), end in zip(REMINDERS, ends, strict=True)
+        )
+    )
+    announced_before = Q()
+    for kind, before in REMINDERS:
+        announced_before |= Q(due=kind, published_at__lte=F("starts_at") - before)
+    sent = MeetingReminder.objects.filter(meeting=OuterRef("pk"), kind=OuterRef("due"))
+    return (
+        Meeting.objects.filter(
+            status=Meeting.Status.PLANNED,
+            published_at__isnull=False,
+            starts_at__gt=now,
+            starts_at__lte=now + REMINDERS[0][1],
+        )
+        .annotate(due=due)
+        .filter(announced_before, ~Exists(sent))
+        .order_by("starts_at", "pk")
+    )
+
+
+def _claim_reminders(pairs: list[tuple[int, str]], now: datetime) -> set[tuple[int, str]]:
+    """Insert the MeetingReminder rows of (meeting id, kind) pairs, skipping those that exist
+    or that a concurrent tick is inserting (it waits for that tick's commit): returns the
+    pairs this call inserted, the reminders it must send."""
+    if not pairs:
+        return set()
+    table = connection.ops.quote_name(MeetingReminder._meta.db_table)
+    sent_at = connection.ops.adapt_datetimefield_value(now)
+    values = ", ".join(["(%s, %s, %s)"] * len(pairs))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (meeting_id, kind, sent_at) VALUES {values} "  # noqa: S608 - identifiers only
+            "ON CONFLICT (meeting_id, kind) DO NOTHING RETURNING meeting_id, kind",
+            [value for pk, kind in pairs for value in (pk, kind, sent_at)],
+        )
+        return {(pk, kind) for pk, kind in cursor.fetchall()}
+
+
+@transaction.atomic
+def _send_reminder_batch(meeting_ids: list[int], now: datetime) -> int:
+    # Re-read under row locks, in the order every tick uses (no deadlock between two ticks):
+    # a meeting cancelled or moved since the first read is left out, and a change waits
+    # until the notice is committed.
+    meetings = list(
+        _due_meetings(now)
+        .filter(pk__in=meeting_ids)
+        .select_for_update(no_key=True)
+        .only("pk", "title", "starts_at", "place")
+    )
+    claimed = _claim_reminders([(m.pk, m.due) for m in meetings], now)
+    for meeting in meetings:
+        if (meeting.pk, meeting.due) in claimed:
+            notify(
+                kind="meeting_reminder",
+                target=meeting,
+                audience=_audience(meeting),
+                subject=f"{meeting.title} ({_when(meeting.starts_at)}{', ' + meeting.place if meeting.place else ''})",
+            )  # fmt: skip
+    return len(claimed)
+
 
 def meetings_send_reminders(*, now: datetime | None = None) -> int:
     """Remind the expected attendees 24 hours and 1 hour before each announced meeting (beat,
-    every 5 minutes). Each reminder is claimed by inserting its MeetingReminder row in the same
-    transaction as the notice: a doubled tick finds the row and sends nothing, a worker killed
-    before the commit leaves neither, so the next tick sends it. A meeting announced inside a
-    reminder's window does not get that reminder (the notice was just sent)."""
+    every 5 minutes); returns how many reminders were sent. Each reminder is claimed by
+    inserting its MeetingReminder row (unique per meeting and kind) in the same transaction as
+    its notice: a doubled tick inserts nothing and sends nothing, a worker killed before the
+    commit leaves neither row nor notice, so the next tick sends it. A tick with nothing due
+    is one query; a due one adds per batch of REMINDER_BATCH two queries, and one notice per
+    meeting (notifications.notify)."""
     now = now or timezone.now()
+    due = list(_due_meetings(now).values_list("pk", flat=True))
     sent = 0
-    for kind, before in REMINDERS:
-        due = (
-            Meeting.objects.filter(
-                status=Meeting.Status.PLANNED,
-                published_at__isnull=False,
-                starts_at__gt=now,
-                starts_at__lte=now + before,
-            )
-            .exclude(reminders__kind=kind)
-            .order_by("starts_at")
-        )
-        if kind == MeetingReminder.Kind.DAY:
-            due = due.filter(starts_at__gt=now + timedelta(hours=1))
-        for meeting in list(due):  # read first: the loop writes
-            if meeting.published_at > meeting.starts_at - before:
-                continue
-            try:
-                with transaction.atomic():
-                    MeetingReminder.objects.create(meeting=meeting, kind=kind, sent_at=now)
-                    notify(
-                        kind="meeting_reminder",
-                        target=meeting,
-                        audience=_audience(meeting),
-                        subject=f"{meeting.title} ({_when(meeting.starts_at)}{', ' + meeting.place if meeting.place else ''})",
-                    )  # fmt: skip
-            except IntegrityError:
-                continue  # another tick claimed it
-            sent += 1
+    for start in range(0, len(due), REMINDER_BATCH):
+        sent += _send_reminder_batch(due[start : start + REMINDER_BATCH], now)
     return sent
