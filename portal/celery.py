@@ -28,6 +28,14 @@ app.conf.beat_schedule = {
         "task": "meetings.tasks.warn_cadence",
         "schedule": crontab(hour=9, minute=0),
     },
+    # Pairing help cases without a follow-up visit for a period (once per case and period).
+    "welfare-follow-up-reminders": {
+        "task": "welfare.tasks.send_follow_up_reminders",
+        "schedule": crontab(hour=8, minute=30),
+    },
+    # Votes whose window ended are counted (once each); overdue decisions remind their owner
+    # (once a day each, from 08:00).
+    "decisions-tick": {"task": "decisions.tasks.tick", "schedule": 60.0},
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=19, minute=0),

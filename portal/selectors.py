@@ -4,10 +4,13 @@ from django.db.models import Count, Q
 
 from branches import scope
 from branches.models import Organization, RoleAssignment
+from decisions import selectors as decision_selectors
 from discussions import selectors as discussion_selectors
 from lessons import selectors as lesson_selectors
+from meetings.selectors import pages as meeting_selectors
 from members import selectors as member_selectors
 from notifications import selectors as notification_selectors
+from welfare import selectors as welfare_selectors
 
 
 def home_for_user(*, user) -> dict:
@@ -24,6 +27,11 @@ def home_for_user(*, user) -> dict:
         context["secretary"] = secretaries.get(member.branch_id)
         context["secretaries"] = secretaries
     context["study"] = lesson_selectors.study_card(user=user, member=member) if member else None
+    context["meetings"] = meeting_selectors.home_card(user=user)
+    context["decisions"] = decision_selectors.vote_card(user=user, member=member)
+    context["service"] = (
+        welfare_selectors.service_card(user=user, member=member) if member else None
+    )
     context["unread_notices"] = notification_selectors.unread_notices_for_user(user=user)
     context["answered_posts"] = discussion_selectors.my_answered_posts(user)
     if assignments:

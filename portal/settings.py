@@ -64,6 +64,8 @@ LOCAL_APPS = [
     "discussions",
     "lessons",
     "meetings",
+    "welfare",
+    "decisions",
     "portal",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -366,6 +368,11 @@ NETBRANCH_MEETING_CADENCE = {
     "group": {"group_meeting": "month"},
 }
 NETBRANCH_CADENCE_WARN_DAYS = env.int("NETBRANCH_CADENCE_WARN_DAYS", default=7)
+# Welfare: a pairing help case without a follow-up visit for this many days reminds its paired
+# members, and after each further period the branch's secretary (once per period).
+NETBRANCH_WELFARE_FOLLOW_UP_DAYS = env.int("NETBRANCH_WELFARE_FOLLOW_UP_DAYS", default=60)
+# Decisions: the voting window a new motion gets by default in the admin (days).
+NETBRANCH_VOTE_DAYS = env.int("NETBRANCH_VOTE_DAYS", default=7)
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)

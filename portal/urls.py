@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("discussions.urls")),
     path("", include("lessons.urls")),
     path("", include("meetings.urls")),
+    path("", include("welfare.urls")),
+    path("", include("decisions.urls")),
 ]
 
 if settings.NETBRANCH_SERVE_MEDIA:

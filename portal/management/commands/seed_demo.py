@@ -24,6 +24,8 @@ DEMO_MODULES = [
     "portal.demo.discussions",
     "portal.demo.lessons",
     "portal.demo.meetings",
+    "portal.demo.welfare",
+    "portal.demo.decisions",
 ]
 
 
