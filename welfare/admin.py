@@ -244,6 +244,21 @@ class WelfareActivityAdmin(PublishButtonMixin, ScopedModelAdmin):
             # What the admin's change message reads (the service did the writing).
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             return
+        if formset.model is WelfareFeature:
+            # Taken back through the service: by a reviewer of where the feature shows only.
+            removed = []
+            for feature_form in formset.deleted_forms:
+                feature = feature_form.instance
+                if feature.pk is None:
+                    continue
+                try:
+                    services.activity_unfeature(feature=feature, by=request.user)
+                except PermissionDenied as exc:
+                    messages.error(request, f"{feature}: {_messages_of(exc)}")
+                    continue
+                removed.append(feature)
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], removed
+            return
         super().save_formset(request, form, formset, change)
 
     def response_add(self, request, obj, post_url_continue=None):
@@ -447,9 +462,16 @@ class PairingCaseAdmin(ScopedModelAdmin):
     #: per request (`get_list_display`).
     list_display = ["organization", "help_kind", "status", "started_on", "last_follow_up_on", "overdue"]  # fmt: skip
     list_filter = ["status", "help_kind", "beneficiary_kind", "organization"]
-    search_fields = ["village", "name"]
+    #: By name too, among the cases whose personal data the user reads (`get_search_results`).
+    search_fields = ["village"]
     date_hierarchy = "started_on"
     autocomplete_fields = ["organization", "project_site", "paired_members"]
+    #: Left out of the form and the inlines for a manager above the branch (not a reviewer),
+    #: who sees the public label only (`welfare.privacy`).
+    personal_fields = (
+        "name", "surname", "address", "phone", "household_size", "situation", "plan",
+        "handover_contact", "handover_document_link", "handover_note", "closed_reason",
+    )  # fmt: skip
     list_select_related = ["organization"]
     inlines = [FollowUpInline]
     actions = ["close", "export"]
@@ -509,6 +531,35 @@ class PairingCaseAdmin(ScopedModelAdmin):
             return privacy.beneficiary_label(obj, personal=privacy.personal_data_allowed(user, obj))
 
         return [beneficiary, *self.list_display]
+
+    def get_queryset(self, request):
+        # `is_paired` for the privacy decision of each row, without a query per row.
+        return selectors.with_is_paired(super().get_queryset(request), user=request.user)
+
+    def _personal(self, request, obj) -> bool:
+        return obj is None or privacy.personal_data_allowed(request.user, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self._personal(request, obj):
+            return fieldsets
+        out = []
+        for title, options in fieldsets:
+            fields = [f for f in options["fields"] if f not in self.personal_fields]
+            if fields:
+                out.append((title, {**options, "fields": fields}))
+        return out
+
+    def get_inlines(self, request, obj):
+        return super().get_inlines(request, obj) if self._personal(request, obj) else []
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            by_name = queryset.filter(privacy.personal_q(request.user), name__icontains=term)
+            found = found | by_name
+        return found, may_have_duplicates
 
     @admin.display(description=_("waits for a visit"), boolean=True)
     def overdue(self, obj):

@@ -3,8 +3,10 @@ exports and notifications all ask here.
 
 Personal data (a case's name, address, phone, situation, plan, follow-up notes, the handover
 contact and document, and photos not cleared for showing) is for:
-- those who manage the case's organisation: its secretary, deputies and committee members,
-  those of the organisations above it and the committee reviewers over it (superusers too),
+- the branch's secretary, deputies and committee members: those of the case's organisation
+  (and, for a case of a party group, those of the branch it belongs to), not those of the
+  committees above it, who see the public label like every other member,
+- the committee reviewers over the case (and superusers),
 - the case's paired members.
 Everyone else who may see the case at all sees its public label ("a household in X village",
 "Zhang 某, X village"; in English "Zhang (name withheld)") and only photos cleared for
@@ -12,9 +14,18 @@ showing. Notifications, comments and exports meant for a wider circle use the pu
 whoever reads them.
 """
 
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from branches import scope
+from branches.models import Organization, RoleAssignment
+
+#: The branch committee's roles; the reviewers (`scope.REVIEW_ROLES`) read from above.
+COMMITTEE_ROLES = (
+    RoleAssignment.Role.SECRETARY,
+    RoleAssignment.Role.DEPUTY_SECRETARY,
+    RoleAssignment.Role.COMMITTEE_MEMBER,
+)
 
 # Two-character surnames (复姓) that the public label keeps whole.
 COMPOUND_SURNAMES = (
@@ -56,7 +67,7 @@ def personal_data_allowed(user, case) -> bool:
     for others, a selector's `is_paired` annotation, prefetched paired members, or one query."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if scope.can_manage(user, case.organization):
+    if committee_reads(user, case.organization):
         return True
     paired = getattr(case, "is_paired", None)
     if paired is None:
@@ -66,6 +77,48 @@ def personal_data_allowed(user, case) -> bool:
         else:
             paired = case.paired_members.filter(user=user).exists()
     return bool(paired)
+
+
+def _committee_paths(organization) -> set[str]:
+    """Where the branch committee of `organization` sits: the organisation itself, and for a
+    party group the branch above it."""
+    paths = {organization.path}
+    if organization.kind == Organization.Kind.GROUP and len(organization.path) > Organization.steplen:  # fmt: skip
+        paths.add(organization.path[: -Organization.steplen])
+    return paths
+
+
+def committee_reads(user, organization) -> bool:
+    """Does the user read personal data of every case of `organization` by their role (the
+    branch committee, a reviewer over it, a superuser)? No query beyond the scope cache."""
+    if scope.can_manage(user, organization, scope.REVIEW_ROLES):
+        return True  # superusers too
+    paths = _committee_paths(organization)
+    return any(role in COMMITTEE_ROLES and path in paths for role, path in scope.assignments(user))
+
+
+def personal_q(user) -> Q:
+    """The cases whose personal data `user` reads, as a filter on PairingCase (for the admin's
+    search by name)."""
+    if user.is_active and user.is_superuser:
+        return Q()
+    from .models import PairingCase
+
+    through = PairingCase.paired_members.through
+    q = Q(Exists(through.objects.filter(pairingcase=OuterRef("pk"), member__user=user)))
+    reviewed = scope.managed_paths(user, scope.REVIEW_ROLES)
+    if reviewed:
+        q |= scope.subtree_q(reviewed, prefix="organization__")
+    committee = [path for role, path in scope.assignments(user) if role in COMMITTEE_ROLES]
+    if committee:
+        q |= Q(organization__path__in=committee)
+        for path in committee:
+            q |= Q(
+                organization__kind=Organization.Kind.GROUP,
+                organization__path__startswith=path,
+                organization__depth=len(path) // Organization.steplen + 1,
+            )
+    return q
 
 
 def beneficiary_label(case, *, personal: bool) -> str:

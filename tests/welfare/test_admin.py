@@ -187,6 +187,34 @@ def test_the_reviewer_features_activities(client, tree, make_activity):
     assert 'value="feature"' not in html  # not a reviewer: no such action
 
 
+def test_a_feature_is_removed_in_the_admin_only_by_a_reviewer_of_where_it_shows(client, tree, make_activity):  # fmt: skip
+    """The features inline deletes through `activity_unfeature`: a reviewer of the company may
+    edit the branch's activity but not take back what the group's reviewer featured to the
+    whole group."""
+    from branches.models import RoleAssignment
+    from tests import factories
+
+    activity = make_activity(held_on=timezone.localdate())
+    feature = services.activity_feature(activity=activity, organization=tree.group, by=tree.reviewer)  # fmt: skip
+    company_reviewer = factories.UserFactory(username="company_reviewer")
+    factories.RoleAssignmentFactory(
+        user=company_reviewer, organization=tree.company, role=RoleAssignment.Role.REVIEWER
+    )
+    change = reverse("admin:welfare_welfareactivity_change", args=[activity.pk])
+    data = activity_post(
+        tree, title=activity.title, **management("features", total=1, initial=1),
+        **{"features-0-id": feature.pk, "features-0-activity": activity.pk, "features-0-DELETE": "on"},
+    )  # fmt: skip
+    client.force_login(company_reviewer)
+    response = client.post(change, data, follow=True)
+    assert response.status_code == 200
+    assert WelfareFeature.objects.filter(pk=feature.pk).exists()
+    assert any("may not" in str(m) for m in response.context["messages"])
+    client.force_login(tree.reviewer)
+    assert client.post(change, data).status_code == 302
+    assert not WelfareFeature.objects.filter(pk=feature.pk).exists()
+
+
 # --- cases ------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests import factories
 from welfare import services
-from welfare.models import WelfareActivity, WelfareSignUp
+from welfare.models import FollowUp, WelfareActivity, WelfareSignUp
 
 from .conftest import days, race
 
@@ -51,3 +51,19 @@ def test_concurrent_withdrawals_free_one_place(tree):
     )
     assert sorted(results) == [False, False, True], results
     assert WelfareActivity.objects.get(pk=activity.pk).signed_up == 0
+
+
+def test_a_visit_submitted_twice_at_once_is_recorded_once(tree):
+    case = services.case_create(
+        by=tree.secretary, organization=tree.branch, village="那曲镇三村", name="卓玛",
+        started_on=timezone.localdate() - days(5), paired_members=[tree.member],
+    )  # fmt: skip
+    results = race(
+        lambda i: services.follow_up_add(
+            case=case, by=tree.member.user, visited_on=timezone.localdate(), notes="送去棉衣"
+        ),
+        n=3,
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({r.pk for r in results}) == 1
+    assert FollowUp.objects.filter(case=case).count() == 1

@@ -231,3 +231,88 @@ def test_the_privacy_helper(tree, case):
     assert not privacy.personal_data_allowed(tree.secretary2, case)
     tree.member.user.is_active = False
     assert not privacy.personal_data_allowed(tree.member.user, case)
+
+
+# --- the committee above the branch reads the public label only ------------------------------
+
+
+@pytest.fixture
+def company_secretary(tree):
+    from branches.models import RoleAssignment
+    from tests import factories
+
+    user = factories.UserFactory(username="company_secretary")
+    factories.RoleAssignmentFactory(
+        user=user, organization=tree.company, role=RoleAssignment.Role.SECRETARY
+    )
+    return user
+
+
+def test_the_committee_above_the_branch_sees_no_personal_data(client, tree, case, company_secretary):  # fmt: skip
+    """Personal data is for the branch's secretary and committee, the paired members and the
+    reviewers: the company committee's secretary manages the branch but reads the label."""
+    client.force_login(company_secretary)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert PUBLIC in page
+    assert client.get(reverse("welfare:case_photo", args=[case.pk, photo(False).pk])).status_code == 404  # fmt: skip
+    admin_page = client.get(reverse("admin:welfare_pairingcase_change", args=[case.pk]))
+    assert admin_page.status_code == 200
+    listing = client.get(reverse("admin:welfare_pairingcase_changelist"))
+    assert PUBLIC in listing.content.decode()
+    for text in (page, admin_page.content.decode(), listing.content.decode()):
+        for secret in SECRETS:
+            assert secret not in text
+    response = client.post(
+        reverse("admin:welfare_pairingcase_changelist"),
+        {"action": "export", "_selected_action": [case.pk]},
+    )
+    sheet = read_xlsx(response)
+    assert "卓玛" not in sheet and "那曲镇三村" in sheet
+
+
+def test_the_admin_search_by_name_finds_only_readable_cases(client, tree, case, company_secretary):  # fmt: skip
+    url = reverse("admin:welfare_pairingcase_changelist")
+    client.force_login(company_secretary)
+    assert client.get(url, {"q": "卓玛"}).context["cl"].result_count == 0  # no probing by name
+    assert client.get(url, {"q": "三村"}).context["cl"].result_count == 1
+    client.force_login(tree.secretary)
+    assert client.get(url, {"q": "卓玛"}).context["cl"].result_count == 1
+
+
+def test_the_branch_committee_reads_its_party_groups_cases(tree, make_case, company_secretary):
+    """The rule as a filter (the admin's search) and per case agree, for a party group's case
+    too."""
+    from welfare.models import PairingCase
+
+    branch_case = make_case()
+    group_case = make_case(org=tree.party_group, paired=[])
+    sibling_case = make_case(org=tree.sibling, by=tree.secretary2, paired=[])
+    cases = list(PairingCase.objects.select_related("organization"))
+    for user in (tree.secretary, tree.secretary2, company_secretary, tree.reviewer, tree.member.user, tree.office.user, tree.admin):  # fmt: skip
+        by_filter = set(PairingCase.objects.filter(privacy.personal_q(user)).values_list("pk", flat=True))  # fmt: skip
+        by_case = {c.pk for c in cases if privacy.personal_data_allowed(user, c)}
+        assert by_filter == by_case, user
+    allowed = {c.pk for c in cases if privacy.personal_data_allowed(tree.secretary, c)}
+    assert allowed == {branch_case.pk, group_case.pk}
+    assert not [c for c in cases if privacy.personal_data_allowed(company_secretary, c)]
+    assert {c.pk for c in cases if privacy.personal_data_allowed(tree.reviewer, c)} == {
+        branch_case.pk, group_case.pk, sibling_case.pk
+    }  # fmt: skip
+
+
+def test_the_admin_list_costs_the_same_queries_for_one_case_and_many(client, tree, make_case, company_secretary):  # fmt: skip
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_case()
+    url = reverse("admin:welfare_pairingcase_changelist")
+    client.force_login(company_secretary)
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for _ in range(8):
+        make_case(paired=[])
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(url).content.decode()
+    assert len(many) == len(one), [q["sql"] for q in many.captured_queries]
+    assert "卓玛" not in html

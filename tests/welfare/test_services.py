@@ -242,6 +242,24 @@ def test_paired_members_must_belong_to_the_branch(tree, make_case):
         make_case(by=tree.secretary2)
 
 
+def test_a_case_moved_to_another_branch_keeps_no_outside_paired_member(tree, make_case):
+    """Moving a case to another branch re-checks its paired members: otherwise a member of
+    the first branch would go on reading the personal data of the other branch's case."""
+    case = make_case()
+    with pytest.raises(ValidationError) as exc:
+        services.case_update(case=case, by=tree.reviewer, fields={"organization": tree.sibling})
+    assert "paired_members" in exc.value.message_dict
+    case.refresh_from_db()
+    assert case.organization == tree.branch
+    moved = services.case_update(
+        case=case,
+        by=tree.reviewer,
+        fields={"organization": tree.sibling, "paired_members": [tree.sibling_member]},
+    )
+    assert moved.organization == tree.sibling
+    assert list(moved.paired_members.all()) == [tree.sibling_member]
+
+
 def test_a_case_label_never_shows_the_name(tree, make_case):
     household = make_case()
     person = make_case(beneficiary_kind="person", name="欧阳小明", village="三村")

@@ -90,6 +90,26 @@ def test_a_refused_upload_saves_nothing_and_says_why(client, tree, make_case):
     assert not FollowUp.objects.exists()
 
 
+def test_a_double_submitted_visit_is_recorded_once(client, tree, make_case):
+    """A double tap on "Record the visit" (the same form posted twice) keeps one visit, one
+    set of photos and one "served" fact; a second visit of the same day with other notes is
+    a visit of its own."""
+    from members.models import ActivityFact
+
+    case = make_case()
+    client.force_login(tree.member.user)
+    url = reverse("welfare:follow_up", args=[case.pk])
+    today = timezone.localdate().isoformat()
+    for _ in range(2):
+        response = client.post(url, {"visited_on": today, "notes": " 送去过冬的棉衣 ", "photo_1": png()})  # fmt: skip
+        assert response.status_code == 302
+    assert FollowUp.objects.filter(case=case).count() == 1
+    assert FollowUpPhoto.objects.filter(follow_up__case=case).count() == 1
+    assert ActivityFact.objects.filter(member=tree.member, kind=ActivityFact.Kind.SERVED).count() == 1  # fmt: skip
+    client.post(url, {"visited_on": today, "notes": "下午又送去药品"})
+    assert FollowUp.objects.filter(case=case).count() == 2
+
+
 def test_members_who_are_not_paired_cannot_record_visits(client, tree, make_case):
     case = make_case()
     client.force_login(tree.office.user)

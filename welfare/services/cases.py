@@ -122,12 +122,17 @@ def case_update(*, case: PairingCase, by, fields: dict) -> PairingCase:
     paired = fields.pop("paired_members", None)
     if "organization" in fields:
         _require_manage(by, fields["organization"])
+    moved = "organization" in fields and fields["organization"] != stored.organization
     model_update(instance=stored, fields=fields, allowed=CASE_FIELDS, clean=False)
     _check_site(stored)
     stored.full_clean()
+    if paired is None and moved:
+        # The paired members read the personal data: they must belong to the new branch too.
+        paired = list(stored.paired_members.all())
+    checked = _check_paired(stored.organization, paired) if paired is not None else None
     stored.save()
-    if paired is not None:
-        stored.paired_members.set(_check_paired(stored.organization, paired))
+    if checked is not None:
+        stored.paired_members.set(checked)
     return stored
 
 
@@ -151,7 +156,8 @@ def follow_up_add(
     today: date | None = None,
 ) -> FollowUp:
     """Record a follow-up visit (what was done, up to six photos checked as `core` checks
-    every upload; `cleared` marks them fit for every member who sees the case)."""
+    every upload; `cleared` marks them fit for every member who sees the case). The same
+    visit submitted twice by the same person is recorded once (the first is returned)."""
     today = today or timezone.localdate()
     stored = _locked(case)
     if not personal_data_allowed(by, stored):
@@ -170,6 +176,11 @@ def follow_up_add(
             {"photos": _("At most %(n)s photos per visit.") % {"n": MAX_PHOTOS_PER_VISIT}}
         )
     cleaned = [validate_image(p) for p in photos]  # nothing is stored before all passed
+    # A double submit (a double tap, a re-sent form) records nothing twice: under the case's
+    # lock, the same visit by the same person is found and returned.
+    same = FollowUp.objects.filter(case=stored, by=by, visited_on=visited_on, notes=notes).first()
+    if same is not None:
+        return same
     follow_up = FollowUp.objects.create(case=stored, visited_on=visited_on, notes=notes, by=by)
     for image in cleaned:
         FollowUpPhoto.objects.create(follow_up=follow_up, image=image, cleared=cleared)
