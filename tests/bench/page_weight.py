@@ -145,6 +145,16 @@ def pages() -> list[tuple[str, str]]:
     out.append(("member", "/study/"))
     out.append(("member", "/documents/"))
     out.append(("member", "/board/"))
+    # Meetings: the list and the heaviest meeting page `member` opens (the held Party lesson
+    # with its minutes and reflections asked for), decisions and welfare.
+    from meetings.models import Meeting
+
+    out.append(("member", "/meetings/"))
+    asked = Meeting.objects.filter(reflections_requested_at__isnull=False).order_by("pk").first()
+    if asked is not None:
+        out.append(("member", asked.get_absolute_url()))
+    out.append(("member", "/decisions/"))
+    out.append(("member", "/welfare/"))
     out.append(("office", "/"))
     out.append(("secretary", "/"))
     out.append(("secretary", "/board/"))
@@ -158,6 +168,7 @@ def pages() -> list[tuple[str, str]]:
     )
     if assignment is not None:
         out.append(("secretary", assignment.organization.get_absolute_url()))
+    out.append(("secretary", "/meetings/ledger/"))
     out.append(("reviewer", "/"))
     out.append(("", "/accounts/login/"))
     return out

@@ -10,15 +10,28 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from branches.models import Organization, ProjectSite, RoleAssignment, TimelineEntry
+from meetings import selectors as meeting_selectors
 from members.models import ActivityFact, Member, Participation
 from portal.demo import DEMO_PASSWORD
+from portal.demo.meetings import at, month_start
 
 User = get_user_model()
 Role = RoleAssignment.Role
 DEMO_ACCOUNTS = ("member", "office", "secretary", "secretary2", "reviewer", "admin")
+from decisions.models import Motion, Vote, VoterRecord  # noqa: E402
 from discussions.models import BoardPost, Comment, Like  # noqa: E402
 from lessons.models import Document, Lesson, PointsEntry, StudyPlan, StudyRecord  # noqa: E402
+from meetings.models import Attendance, Meeting, Reflection  # noqa: E402
 from notifications.models import Event, Notice, Notification  # noqa: E402
+from welfare import services as welfare_services  # noqa: E402
+from welfare.models import (  # noqa: E402
+    FollowUpPhoto,
+    PairingCase,
+    WelfareActivity,
+    WelfareFeature,
+    WelfareParticipant,
+    WelfarePhoto,
+)
 
 MODELS = (
     User,
@@ -40,6 +53,14 @@ MODELS = (
     PointsEntry,
     StudyPlan,
     Document,
+    Meeting,
+    Attendance,
+    Reflection,
+    WelfareActivity,
+    PairingCase,
+    Motion,
+    Vote,
+    VoterRecord,
 )
 
 
@@ -55,6 +76,28 @@ def seed(**options) -> str:
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The small demo, seeded once for this module (it takes a while) and committed; each test
+    runs in a transaction on top of it, rolled back after. Returns the command's output. The
+    settings are those tests/conftest.py gives each test (fast hasher, media in a temporary
+    folder, mail kept in memory, eager tasks)."""
+    from django.test.utils import override_settings
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            DEBUG=True,
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            CELERY_TASK_ALWAYS_EAGER=True,
+        ),
+    ):
+        yield seed()
+        call_command("flush", "--noinput", stdout=StringIO())
+
+
 def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in MODELS}
 
@@ -63,8 +106,8 @@ def parent_path(org: Organization) -> str:
     return org.path[: -Organization.steplen]
 
 
-def test_running_twice_changes_nothing(db, debug):
-    first_output = seed()
+def test_running_twice_changes_nothing(seeded, db, debug):
+    first_output = seeded
     first = counts()
     assert first["Member"] >= 140
     assert "Created" in first_output
@@ -78,8 +121,8 @@ def test_running_twice_changes_nothing(db, debug):
     assert Organization.objects.find_problems() == ([], [], [], [], [])
 
 
-def test_demo_accounts_have_their_roles_and_branches(db, debug):
-    output = seed()
+def test_demo_accounts_have_their_roles_and_branches(seeded, db):
+    output = seeded
 
     member = Member.objects.select_related("branch", "project_site", "user").get(
         user__username="member"
@@ -134,8 +177,7 @@ def test_demo_accounts_have_their_roles_and_branches(db, debug):
     assert DEMO_PASSWORD in output
 
 
-def test_demo_accounts_log_in_with_the_demo_password(db, debug, client):
-    seed()
+def test_demo_accounts_log_in_with_the_demo_password(seeded, db, client):
     for username in DEMO_ACCOUNTS:
         user = User.objects.get(username=username)
         # Hashed with the configured hasher (the tests' fast one), so logins work.
@@ -146,18 +188,17 @@ def test_demo_accounts_log_in_with_the_demo_password(db, debug, client):
     assert User.objects.get(username="demo001").check_password(DEMO_PASSWORD)
 
 
-def test_refuses_without_debug_unless_forced(db, settings):
+def test_refuses_without_debug_unless_forced(seeded, db, settings):
     settings.DEBUG = False
+    before = counts()
     with pytest.raises(CommandError, match="DEBUG=False"):
-        seed()
-    assert not User.objects.exists()
+        seed(members=10)
+    assert counts() == before
 
-    seed(force=True)
-    assert User.objects.filter(username="member").exists()
+    assert "Nothing to create" in seed(force=True)
 
 
-def test_demo_covers_every_status_category_and_kind(db, debug):
-    seed()
+def test_demo_covers_every_status_category_and_kind(seeded, db):
 
     assert set(Member.objects.values_list("contact_status", flat=True)) == set(
         Member.ContactStatus.values
@@ -206,11 +247,15 @@ def test_demo_covers_every_status_category_and_kind(db, debug):
     assert TimelineEntry.objects.filter(kind="site_closed").exists()
 
 
-def test_bulk_builds_a_valid_tree_and_is_idempotent(db, debug):
-    seed()
+def test_bulk_builds_a_valid_tree_and_is_idempotent(seeded, db, debug):
     small = counts()
+    welfare_small = WelfareActivity.objects.count()
     seed(members=300)
     after = counts()
+    # Each app adds its share in proportion.
+    assert WelfareActivity.objects.count() - welfare_small >= 10
+    assert WelfareParticipant.objects.filter(member__user__username__startswith="m0").exists()
+    assert Meeting.objects.filter(title__startswith="主题党日（批量演示）").exists()
 
     bulk_members = Member.objects.filter(user__username__regex=r"^m[0-9]{6}$")
     assert bulk_members.count() == 300
@@ -241,3 +286,116 @@ def test_bulk_builds_a_valid_tree_and_is_idempotent(db, debug):
     with pytest.raises(CommandError, match=r"another size|not 400"):
         seed(members=400)
     assert counts() == after
+
+
+# --- the activity sync ------------------------------------------------------------------
+
+
+def test_a_year_of_every_kind_with_attendance_and_minutes(seeded, db):
+    now = timezone.now()
+    held = Meeting.objects.filter(status=Meeting.Status.HELD)
+    kinds = set(held.values_list("kind", flat=True))
+    assert set(Meeting.Kind.values) - {Meeting.Kind.OTHER} <= kinds
+    oldest = held.order_by("starts_at").first().starts_at
+    assert (now - oldest).days >= 300
+    assert held.filter(minutes_confirmed_at__isnull=False).count() > 100
+    # Attendance: present, on leave and absent all occur.
+    assert Attendance.objects.filter(signed_in_at__isnull=False).exists()
+    assert Attendance.objects.filter(rsvp=Attendance.Rsvp.LEAVE).exclude(leave_reason="").exists()
+    meeting = held.filter(kind=Meeting.Kind.GENERAL_MEETING).first()
+    expected = meeting_selectors.expected_attendees(meeting).count()
+    assert meeting.attendances.filter(signed_in_at__isnull=False).count() < expected
+    assert TimelineEntry.objects.filter(kind="meeting_held").count() == held.count()
+    assert Meeting.objects.filter(status=Meeting.Status.CANCELLED).exclude(cancelled_reason="").exists()  # fmt: skip
+
+
+def test_meetings_at_the_tibet_site_are_held_offline_with_a_photo_of_the_sheet(seeded, db):
+    offline = Meeting.objects.filter(held_offline=True)
+    assert offline.count() >= 3
+    for meeting in offline:
+        assert "那曲" in meeting.place
+        assert meeting.entered_at > meeting.starts_at
+        assert meeting.sign_in_sheet.name.endswith((".jpg", ".jpeg", ".webp", ".png"))
+        assert (
+            not meeting.attendances.exclude(via=Attendance.Via.RECORDED)
+            .filter(signed_in_at__isnull=False)
+            .exists()
+        )
+    # And one at 那曲 waits to be entered.
+    waiting = Meeting.objects.get(title="那曲项目部党员学习会")
+    assert waiting.status == Meeting.Status.PLANNED and waiting.starts_at < timezone.now()
+
+
+def test_what_the_demo_accounts_find(seeded, db):
+    from django.contrib.auth import get_user_model
+
+    member = get_user_model().objects.get(username="member")
+    upcoming = [
+        m
+        for m in Meeting.objects.filter(
+            status=Meeting.Status.PLANNED, published_at__isnull=False, starts_at__gt=timezone.now()
+        )
+        if meeting_selectors.is_expected(m, member)
+    ]
+    assert len(upcoming) >= 2
+    assert not Attendance.objects.filter(meeting__in=upcoming, user=member).exists()
+    # Sign-in is open for one of them now.
+    assert any((m.starts_at - timezone.now()).total_seconds() < 30 * 60 for m in upcoming)
+    asked = Meeting.objects.get(reflections_requested_at__isnull=False)
+    assert asked.reflections.count() >= 3
+    assert not asked.reflections.filter(author=member).exists()
+    assert asked.minutes and asked.minutes_confirmed_at is None
+    assert Meeting.objects.filter(published_at__isnull=True, status=Meeting.Status.PLANNED).exists()
+
+
+def test_one_branch_is_behind_on_its_cadence(seeded, db):
+    per_org = dict(
+        Meeting.objects.filter(
+            status=Meeting.Status.HELD,
+            kind=Meeting.Kind.THEMED_DAY,
+            starts_at__gte=at(month_start(timezone.localdate(), 1), 0),
+        )
+        .values_list("organization__short_name")
+        .annotate(n=Count("pk"))
+    )
+    assert per_org.get("禄丰项目支部", 0) == 0
+    assert per_org.get("康定隧道支部", 0) >= 1
+
+
+# --- the service sync -------------------------------------------------------------------
+
+
+def test_the_demo_shows_the_service_sync(seeded, db, client):
+    today = timezone.localdate()
+    done = WelfareActivity.objects.filter(status="done")
+    assert done.count() >= 12
+    assert {a.held_on.month for a in done} >= set(range(1, 13)) - {
+        today.month
+    } or done.count() >= 12
+    assert (today - min(a.held_on for a in done)).days <= 366
+    assert WelfarePhoto.objects.filter(cleared=False).exists() and WelfarePhoto.objects.filter(cleared=True).exists()  # fmt: skip
+    assert WelfareParticipant.objects.filter(member__user__username="member").count() >= 2
+    assert TimelineEntry.objects.filter(kind="welfare_activity_done").count() == done.count()
+    assert WelfareFeature.objects.filter(organization__depth=1).exists()
+
+    joined = WelfareActivity.objects.get(meeting__isnull=False)
+    assert joined.meeting.kind == "themed_day" and joined.held_on >= today
+    member = joined.organization.registered_members.get(user__username="member").user
+    assert welfare_services.activity_sign_up(activity=joined, user=member).member.user == member
+
+    waiting = WelfareActivity.objects.get(status="planned", held_on__lt=today)
+    assert waiting.sign_ups.filter(member__user__username="member").exists()
+    assert welfare_services.activity_record_done(activity=waiting, by=waiting.organization.role_assignments.get(role="secretary").user).is_done  # fmt: skip
+
+    mine = PairingCase.objects.filter(paired_members__user__username="member")
+    assert mine.count() == 2 and all(c.is_open for c in mine)
+    due = Event.objects.filter(kind="welfare_follow_up_due")  # fanned out after the commit
+    assert any(member.pk in e.audience_params["users"] for e in due)
+    handed = PairingCase.objects.get(status="handed_over")
+    assert handed.project_site.closed_on == handed.handed_over_on
+    assert handed.handover_to_kind == "village_committee" and handed.handover_document
+    assert FollowUpPhoto.objects.filter(cleared=False).exists()
+
+    client.force_login(member)
+    assert client.get("/welfare/").status_code == 200
+    assert client.get(mine.first().get_absolute_url()).status_code == 200

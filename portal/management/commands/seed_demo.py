@@ -73,7 +73,9 @@ class Command(BaseCommand):
         ):
             ensure_admin(ctx)
             for module in modules:
+                module_started = time.perf_counter()
                 module.seed(ctx)
+                ctx.log(f"{module.__name__}: {time.perf_counter() - module_started:.1f} s")
         small_seconds = time.perf_counter() - started
 
         bulk_seconds = None
