@@ -106,6 +106,12 @@ class Meeting(TimeStampedModel):
         blank=True,
         related_name="+",
     )
+    expected_count = models.PositiveIntegerField(
+        _("expected attendees"),
+        null=True,
+        blank=True,
+        help_text=_("How many were expected, frozen when the minutes are confirmed."),
+    )
     reflections_requested_at = models.DateTimeField(
         _("reflections asked for at"), null=True, blank=True
     )

@@ -21,6 +21,7 @@ from django.db.models import (
     Subquery,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -216,7 +217,8 @@ def ledger_meetings(
         )
         .prefetch_related("attachments")
         .annotate(
-            expected=_expected_count(),
+            # Frozen at confirmation; counted now for minutes still open.
+            expected=Coalesce(F("expected_count"), _expected_count()),
             present=_attendance_count(Q(signed_in_at__isnull=False)),
             on_leave=_attendance_count(Q(rsvp=Attendance.Rsvp.LEAVE, signed_in_at__isnull=True)),
         )

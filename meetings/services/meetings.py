@@ -357,6 +357,7 @@ def meeting_record_offline(
             organization=stored.organization,
             kind="meeting_held",
             params={"title": stored.title},
+            url=stored.get_absolute_url(),
             at=stored.starts_at,
         )
     return stored

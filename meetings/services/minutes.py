@@ -19,6 +19,7 @@ from core.richtext import sanitize_html
 from core.services import model_update
 from core.uploads import validate_document, validate_image
 
+from .. import selectors
 from ..models import Meeting, MeetingAttachment
 from ..selectors.minutes import may_keep_minutes, minutes_are_empty
 
@@ -103,6 +104,7 @@ def meeting_mark_held(*, meeting: Meeting, by) -> Meeting:
         organization=stored.organization,
         kind="meeting_held",
         params={"title": stored.title},
+        url=stored.get_absolute_url(),
         at=stored.starts_at,
     )
     return stored
@@ -142,10 +144,17 @@ def minutes_confirm(*, meeting: Meeting, by) -> Meeting:
     _require_held(stored)
     if minutes_are_empty(stored.minutes):
         raise ValidationError(_("Write the minutes before confirming them."))
+    # The ledger keeps who was expected then: later moves in and out of the branch do not
+    # change a confirmed record.
+    expected = selectors.expected_attendees(stored).count()
     model_update(
         instance=stored,
-        fields={"minutes_confirmed_at": timezone.now(), "minutes_confirmed_by": by},
-        allowed=("minutes_confirmed_at", "minutes_confirmed_by"),
+        fields={
+            "minutes_confirmed_at": timezone.now(),
+            "minutes_confirmed_by": by,
+            "expected_count": expected,
+        },
+        allowed=("minutes_confirmed_at", "minutes_confirmed_by", "expected_count"),
         clean=False,
     )
     return stored

@@ -218,6 +218,7 @@ def _history(ctx, org, *, kind, title, starts, place, fmt, video, host, recorder
             minutes_written_by_id=recorder,
             minutes_confirmed_at=starts + timedelta(days=2),
             minutes_confirmed_by_id=host,
+            expected_count=len(expected),
         )  # fmt: skip
     if offline:
         fields.update(held_offline=True, entered_at=starts + timedelta(days=3))
@@ -225,7 +226,13 @@ def _history(ctx, org, *, kind, title, starts, place, fmt, video, host, recorder
     if offline:
         meeting.refresh_from_db()
         meeting.sign_in_sheet.save(f"sheet-{meeting.pk}.jpg", sign_in_sheet(len(expected), variant=meeting.pk))  # fmt: skip
-    timeline_record(organization=org, kind="meeting_held", params={"title": title}, at=starts)
+    timeline_record(
+        organization=org,
+        kind="meeting_held",
+        params={"title": title},
+        url=meeting.get_absolute_url(),
+        at=starts,
+    )
     ctx.count("meetings")
     ctx.count("attendance rows", len(rows))
     return meeting

@@ -307,3 +307,20 @@ def test_ledger_queries_do_not_grow_with_meetings(client, tree, many):
     assert small_page == big_page
     assert small_xlsx == big_xlsx
     assert big_page <= 8
+
+
+def test_a_confirmed_record_keeps_who_was_expected_when_members_move(tree, hold):
+    confirmed = hold(this_year(), kind=Meeting.Kind.GENERAL_MEETING)
+    still_open = hold(this_year(), kind=Meeting.Kind.GENERAL_MEETING, confirm=False)
+    before = selectors.expected_attendees(confirmed).count()
+    assert confirmed.expected_count == before and still_open.expected_count is None
+    factories.MemberFactory(branch=tree.branch)  # joins the branch afterwards
+
+    rows = {
+        m.pk: m.expected
+        for m in minutes_selectors.ledger_meetings(
+            organization=tree.branch, start=date(2000, 1, 1), end=date(2100, 1, 1)
+        )
+    }
+    assert rows[confirmed.pk] == before
+    assert rows[still_open.pk] == before + 1
