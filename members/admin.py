@@ -1,17 +1,22 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from branches import scope
 from branches.admin_scope import ScopedModelAdmin
+from branches.models import Organization
 from core.exports import xlsx_response
 
 from . import selectors, services
-from .models import ActivityFact, Member, Participation
+from .forms import ReasonForm, ReleaseForm
+from .models import TRANSFER_OPEN_Q, ActivityFact, JoinRequest, Member, Participation, Transfer
 
 User = get_user_model()
 
@@ -68,7 +73,7 @@ class MemberAdmin(ScopedModelAdmin):
     search_fields = ["real_name", "phone", "user__username", "user__email"]
     list_select_related = ["branch", "project_site"]
     autocomplete_fields = ["branch", "project_site"]
-    readonly_fields = ["last_active_at"]
+    readonly_fields = ["last_active_at", "archived_at"]
     inlines = [ParticipationInline]
     actions = ["export_xlsx"]
     fieldsets = [
@@ -85,7 +90,10 @@ class MemberAdmin(ScopedModelAdmin):
                 ]
             },
         ),
-        (_("Contact"), {"fields": ["phone", "position", "joined_party_on", "last_active_at"]}),
+        (
+            _("Contact"),
+            {"fields": ["phone", "position", "joined_party_on", "last_active_at", "archived_at"]},
+        ),
     ]
 
     def scope_queryset(self, request, queryset):
@@ -244,4 +252,341 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
                     scope.subtree_q(paths, prefix="organization__")
                 ).values("user")
             )
+        )
+
+
+# --- transfers and join requests -----------------------------------------------------------------
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(
+                TRANSFER_OPEN_Q, requested_at__lt=selectors.transfer_overdue_cutoff()
+            )
+        return queryset
+
+
+class TransferAddForm(forms.ModelForm):
+    """The secretary starts a transfer for a member; `transfer_request` does the writing, the
+    form reports the usual mistakes next to the fields."""
+
+    class Meta:
+        model = Transfer
+        fields = ["member", "to_branch", "external_organization", "letter_number", "reason"]
+
+    def clean(self):
+        data = super().clean()
+        member, to_branch = data.get("member"), data.get("to_branch")
+        if (to_branch is None) == (not data.get("external_organization", "").strip()):
+            raise ValidationError(
+                _("Name either a branch of the group or an organisation outside it.")
+            )
+        if member is not None:
+            if to_branch is not None and to_branch.pk == member.branch_id:
+                self.add_error("to_branch", _("The member is registered there already."))
+            if selectors.transfers_open().filter(member=member).exists():
+                self.add_error("member", _("The member already has a transfer in progress."))
+        return data
+
+    def _post_clean(self):
+        pass  # the service validates and saves the transfer
+
+
+def _decide_each(request, objects, step, **kwargs) -> int:
+    """Run the service `step` on each object; a refusal is a warning naming the object."""
+    key = kwargs.pop("_key", "transfer")
+    done = 0
+    for obj in objects:
+        try:
+            step(by=request.user, **{key: obj}, **kwargs)
+        except (PermissionDenied, ValidationError) as exc:
+            reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            messages.warning(request, f"{obj}: {reason}")
+        else:
+            done += 1
+    return done
+
+
+def _action_page(admin_obj, request, *, template, title, objects, action, form):
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **admin_obj.admin_site.each_context(request),
+            "opts": admin_obj.model._meta,
+            "title": title,
+            "objects": objects,
+            "action": action,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+@admin.register(Transfer)
+class TransferAdmin(ScopedModelAdmin):
+    """Transfers leaving or entering the user's organisations: A's secretary releases, B's
+    accepts; the reviewer filters the overdue ones across the group."""
+
+    list_display = [
+        "member",
+        "from_branch",
+        "destination_display",
+        "state",
+        "requested_at",
+        "is_overdue",
+        "letter_number",
+    ]
+    list_filter = ["state", OverdueFilter]
+    search_fields = ["member__real_name", "letter_number", "external_organization"]
+    list_select_related = ["member", "from_branch", "to_branch"]
+    date_hierarchy = "requested_at"
+    actions = ["release", "accept", "refuse", "withdraw"]
+    readonly_fields = [
+        "member",
+        "from_branch",
+        "to_branch",
+        "external_organization",
+        "letter_number",
+        "state",
+        "reason",
+        "refusal_reason",
+        "requested_at",
+        "requested_by",
+        "released_at",
+        "released_by",
+        "closed_at",
+        "closed_by",
+        "overdue_notified_at",
+    ]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(selectors.transfer_scope_q(scope.managed_paths(request.user)))
+
+    @admin.display(description=_("to"), ordering="to_branch__name")
+    def destination_display(self, obj):
+        return obj.destination
+
+    @admin.display(description=_("overdue"), boolean=True)
+    def is_overdue(self, obj):
+        return obj.is_open and obj.requested_at < selectors.transfer_overdue_cutoff()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = TransferAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return TransferAddForm._meta.fields if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "to_branch":
+            # The receiving branch is usually outside the secretary's own subtree.
+            kwargs["queryset"] = Organization.objects.filter(
+                kind__in=Organization.REGISTRATION_KINDS
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        data = form.cleaned_data
+        try:
+            stored = services.transfer_request(
+                member=data["member"],
+                by=request.user,
+                to_branch=data["to_branch"],
+                external_organization=data["external_organization"],
+                letter_number=data["letter_number"],
+                reason=data["reason"],
+            )
+        except ValidationError as exc:
+            raise PermissionDenied("; ".join(exc.messages)) from exc
+        obj.__dict__.update(stored.__dict__)
+
+    def has_change_permission(self, request, obj=None):
+        # Steps are actions on the list; the record itself is read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _transfers(self, queryset):
+        return list(queryset.select_related("member", "from_branch", "to_branch"))
+
+    @admin.action(description=_("Release the selected transfers (branch left)…"), permissions=["change"])  # fmt: skip
+    def release(self, request, queryset):
+        transfers = self._transfers(queryset.filter(state=Transfer.State.REQUESTED))
+        if not transfers:
+            messages.info(request, _("Only requested transfers can be released."))
+            return None
+        form = ReleaseForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            n = _decide_each(
+                request,
+                transfers,
+                services.transfer_release,
+                letter_number=form.cleaned_data["letter_number"],
+            )
+            if n:
+                messages.success(
+                    request,
+                    ngettext("%(n)d transfer released.", "%(n)d transfers released.", n) % {"n": n},
+                )
+            return None
+        return _action_page(
+            self,
+            request,
+            template="admin/members/transfer/release.html",
+            title=_("Release transfers"),
+            objects=transfers,
+            action="release",
+            form=form,
+        )
+
+    @admin.action(description=_("Accept the selected transfers (receiving branch)"), permissions=["change"])  # fmt: skip
+    def accept(self, request, queryset):
+        n = _decide_each(request, self._transfers(queryset), services.transfer_accept)
+        if n:
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d transfer accepted; the member is registered here now.",
+                    "%(n)d transfers accepted; the members are registered here now.",
+                    n,
+                )
+                % {"n": n},
+            )
+
+    @admin.action(description=_("Refuse the selected transfers…"), permissions=["change"])
+    def refuse(self, request, queryset):
+        transfers = [t for t in self._transfers(queryset) if t.is_open]
+        if not transfers:
+            messages.info(request, _("Only transfers in progress can be refused."))
+            return None
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            n = _decide_each(
+                request, transfers, services.transfer_refuse, reason=form.cleaned_data["reason"]
+            )
+            if n:
+                messages.success(
+                    request,
+                    ngettext("%(n)d transfer refused.", "%(n)d transfers refused.", n) % {"n": n},
+                )
+            return None
+        return _action_page(
+            self,
+            request,
+            template="admin/members/transfer/refuse.html",
+            title=_("Refuse transfers"),
+            objects=transfers,
+            action="refuse",
+            form=form,
+        )
+
+    @admin.action(description=_("Withdraw the selected transfers"), permissions=["change"])
+    def withdraw(self, request, queryset):
+        n = _decide_each(request, self._transfers(queryset), services.transfer_withdraw)
+        if n:
+            messages.success(
+                request,
+                ngettext("%(n)d transfer withdrawn.", "%(n)d transfers withdrawn.", n) % {"n": n},
+            )
+
+
+@admin.register(JoinRequest)
+class JoinRequestAdmin(ScopedModelAdmin):
+    """Requests to be registered with a branch: its secretary approves or refuses them."""
+
+    scope_field = "branch"
+    list_display = ["real_name", "branch", "state", "created_at", "letter_number", "phone", "user"]
+    list_filter = ["state"]
+    search_fields = ["real_name", "phone", "letter_number", "user__username"]
+    list_select_related = ["branch", "user"]
+    actions = ["approve", "refuse"]
+    readonly_fields = [
+        "user",
+        "branch",
+        "real_name",
+        "phone",
+        "letter_number",
+        "details",
+        "state",
+        "refusal_reason",
+        "created_at",
+        "decided_at",
+        "decided_by",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Approve the selected requests (register them here)"), permissions=["change"])  # fmt: skip
+    def approve(self, request, queryset):
+        requests = list(
+            queryset.filter(state=JoinRequest.State.PENDING).select_related("branch", "user")
+        )
+        n = _decide_each(request, requests, services.join_request_approve, _key="join_request")
+        if n:
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d person registered and welcomed.",
+                    "%(n)d people registered and welcomed.",
+                    n,
+                )
+                % {"n": n},
+            )
+        elif not requests:
+            messages.info(request, _("Only pending requests can be decided."))
+
+    @admin.action(description=_("Refuse the selected requests…"), permissions=["change"])
+    def refuse(self, request, queryset):
+        requests = list(
+            queryset.filter(state=JoinRequest.State.PENDING).select_related("branch", "user")
+        )
+        if not requests:
+            messages.info(request, _("Only pending requests can be decided."))
+            return None
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            n = _decide_each(
+                request,
+                requests,
+                services.join_request_refuse,
+                _key="join_request",
+                reason=form.cleaned_data["reason"],
+            )
+            if n:
+                messages.success(
+                    request,
+                    ngettext("%(n)d request refused.", "%(n)d requests refused.", n) % {"n": n},
+                )
+            return None
+        return _action_page(
+            self,
+            request,
+            template="admin/members/joinrequest/refuse.html",
+            title=_("Refuse join requests"),
+            objects=requests,
+            action="refuse",
+            form=form,
         )

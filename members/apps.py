@@ -8,7 +8,7 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         from branches import roles, scope, timeline
-        from notifications import audiences
+        from notifications import audiences, kinds
 
         from . import selectors
 
@@ -16,6 +16,17 @@ class MembersConfig(AppConfig):
         audiences.register("members.of_organizations", selectors.audience_members_of_organizations)
         audiences.register_viewer_category(selectors.viewer_category)
         timeline.register("member_registered", _("%(person)s registered with the branch"))
+        timeline.register("member_transferred_out", _("%(person)s transferred to %(to)s"))
+        timeline.register("member_transferred_in", _("%(person)s transferred in from %(from)s"))
+        kinds.register("transfer_requested", _("Transfer requested: %(subject)s"))
+        kinds.register("transfer_released", _("Transfer released: %(subject)s"))
+        kinds.register("transfer_accepted", _("Transfer accepted: %(subject)s"))
+        kinds.register("transfer_refused", _("Transfer refused: %(subject)s"))
+        kinds.register("transfer_withdrawn", _("Transfer withdrawn: %(subject)s"))
+        kinds.register("transfer_overdue", _("Transfer overdue: %(subject)s"))
+        kinds.register("join_requested", _("Join request: %(subject)s"))
+        kinds.register("join_approved", _("Welcome, your join request is approved: %(subject)s"))
+        kinds.register("join_refused", _("Join request refused: %(subject)s"))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "member", ("view",)))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "participation", ("view",)))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "activityfact", ("view",)))
@@ -30,3 +41,8 @@ class MembersConfig(AppConfig):
             + roles.crud("members", "participation"),
         )
         roles.grant(roles.ALL_ROLES, ["auth.view_user"])
+        roles.grant(
+            roles.ALL_ROLES,
+            roles.crud("members", "transfer", ("view", "add", "change"))
+            + roles.crud("members", "joinrequest", ("view", "change")),
+        )

@@ -76,6 +76,15 @@ class Member(TimeStampedModel):
         db_index=True,
         help_text=_("The latest activity fact (studied, attended, posted)."),
     )
+    archived_at = models.DateTimeField(
+        _("archived"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when the member transferred out of the group: no longer counted anywhere, "
+            "account deactivated, history kept."
+        ),
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -177,3 +186,202 @@ class ActivityFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+def _user_fk(name: str, related: str):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=name,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name=related,
+    )
+
+
+# A transfer in progress: requested, or released by A and waiting for B. (A transfer out of the
+# group is over once released.)
+TRANSFER_OPEN_Q = Q(state="requested") | Q(state="released", to_branch__isnull=False)
+
+
+class Transfer(TimeStampedModel):
+    """A transfer of a member's registration (组织关系转接) from branch A to branch B, or out of
+    the group. Two approvals: A releases, B accepts. A transfer out of the group ends when A
+    releases it (with the receiving organisation's name and the letter number)."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        RELEASED = "released", _("released")
+        ACCEPTED = "accepted", _("accepted")
+        REFUSED = "refused", _("refused")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="transfers"
+    )
+    from_branch = models.ForeignKey(
+        Organization,
+        verbose_name=_("from branch"),
+        on_delete=models.PROTECT,
+        related_name="transfers_out",
+    )
+    to_branch = models.ForeignKey(
+        Organization,
+        verbose_name=_("to branch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transfers_in",
+        help_text=_("Empty for a transfer out of the group."),
+    )
+    external_organization = models.CharField(
+        _("receiving organisation outside the group"), max_length=200, blank=True
+    )
+    letter_number = models.CharField(_("letter number"), max_length=60, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.REQUESTED
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    refusal_reason = models.CharField(_("reason for refusal"), max_length=500, blank=True)
+    requested_at = models.DateTimeField(_("requested at"), db_index=True)
+    requested_by = _user_fk(_("requested by"), "+")
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = _user_fk(_("released by"), "+")
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = _user_fk(_("closed by"), "+")
+    overdue_notified_at = models.DateTimeField(
+        _("flagged overdue at"),
+        null=True,
+        blank=True,
+        help_text=_("When both branches and the reviewers were told it is overdue (once)."),
+    )
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    state__in=["requested", "released", "accepted", "refused", "withdrawn"]
+                ),
+                name="transfer_state_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=TRANSFER_OPEN_Q,
+                name="transfer_one_open_per_member",
+                violation_error_message=_("The member already has a transfer in progress."),
+            ),
+            # Either another branch of the group or an organisation outside it, never both.
+            models.CheckConstraint(
+                condition=(Q(to_branch__isnull=False) & Q(external_organization=""))
+                | (Q(to_branch__isnull=True) & ~Q(external_organization="")),
+                name="transfer_one_destination",
+            ),
+            models.CheckConstraint(
+                condition=~Q(to_branch=models.F("from_branch")),
+                name="transfer_to_another_branch",
+            ),
+            # No skipped step: accepted only after a release; released (and accepted) carry
+            # the release date; a closed transfer carries its closing date, an open one none.
+            models.CheckConstraint(
+                condition=Q(state="requested", released_at__isnull=True)
+                | Q(state__in=["released", "accepted"], released_at__isnull=False)
+                | Q(state__in=["refused", "withdrawn"]),
+                name="transfer_released_dated",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="accepted", to_branch__isnull=False) | ~Q(state="accepted"),
+                name="transfer_accepted_by_a_branch",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["requested", "released"], closed_at__isnull=True)
+                | (~Q(state__in=["requested", "released"]) & Q(closed_at__isnull=False)),
+                name="transfer_closed_dated",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "requested_at"], name="transfer_state_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.destination}"
+
+    @property
+    def destination(self) -> str:
+        return str(self.to_branch) if self.to_branch_id else self.external_organization
+
+    @property
+    def is_external(self) -> bool:
+        return self.to_branch_id is None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.REQUESTED or (
+            self.state == self.State.RELEASED and not self.is_external
+        )
+
+
+class JoinRequest(TimeStampedModel):
+    """A person with an account and no registration asks a branch to register them."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="join_requests",
+    )
+    branch = models.ForeignKey(
+        Organization,
+        verbose_name=_("branch"),
+        on_delete=models.PROTECT,
+        related_name="join_requests",
+    )
+    real_name = models.CharField(_("real name"), max_length=60)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    details = models.CharField(
+        _("details"),
+        max_length=1000,
+        blank=True,
+        help_text=_("Where you work, when you joined the Party, where you were registered."),
+    )
+    letter_number = models.CharField(_("letter number"), max_length=60, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    refusal_reason = models.CharField(_("reason for refusal"), max_length=500, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = _user_fk(_("decided by"), "+")
+
+    class Meta:
+        verbose_name = _("join request")
+        verbose_name_plural = _("join requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "approved", "refused", "withdrawn"]),
+                name="joinrequest_state_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(state="pending"),
+                name="joinrequest_one_pending_per_user",
+                violation_error_message=_("You already have a join request waiting."),
+            ),
+            models.CheckConstraint(
+                condition=Q(state="pending", decided_at__isnull=True)
+                | (~Q(state="pending") & Q(decided_at__isnull=False)),
+                name="joinrequest_decided_dated",
+            ),
+        ]
+        indexes = [models.Index(fields=["branch", "state"], name="joinrequest_branch_state")]
+
+    def __str__(self) -> str:
+        return f"{self.real_name} → {self.branch}"

@@ -1,13 +1,17 @@
 """Reads about members. "Members of an organisation" has its one definition here."""
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
 
 from branches import scope
-from branches.models import Organization
+from branches.models import Organization, ProjectSite
 
-from .models import Member, Participation
+from .models import TRANSFER_OPEN_Q, JoinRequest, Member, Participation, Transfer
 
 
 def open_participations() -> QuerySet:
@@ -37,7 +41,11 @@ def members_of_organizations(
     else:
         org_ids = direct_ids
     participating = open_participations().filter(organization__in=org_ids, member=OuterRef("pk"))
-    qs = Member.objects.filter(Q(branch__in=org_ids) | Exists(participating), user__is_active=True)
+    qs = Member.objects.filter(
+        Q(branch__in=org_ids) | Exists(participating),
+        user__is_active=True,
+        archived_at__isnull=True,
+    )
     if categories:
         qs = qs.filter(category__in=list(categories))
     if statuses:
@@ -144,3 +152,131 @@ def viewer_category(user) -> str | None:
             Member.objects.filter(user=user).values_list("category", flat=True).first()
         )
     return user._netbranch_category
+
+
+# --- transfers and join requests ----------------------------------------------------------------
+
+
+def transfer_overdue_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(days=settings.NETBRANCH_TRANSFER_OVERDUE_DAYS)
+
+
+def transfers_open() -> QuerySet:
+    """Transfers in progress: requested, or released by A and waiting for B."""
+    return Transfer.objects.filter(TRANSFER_OPEN_Q)
+
+
+def transfer_scope_q(paths) -> Q:
+    """Transfers leaving or entering the subtrees under `paths` (both secretaries see them)."""
+    return scope.subtree_q(paths, prefix="from_branch__") | scope.subtree_q(
+        paths, prefix="to_branch__"
+    )
+
+
+def transfers_overdue(*, user=None, now: datetime | None = None) -> QuerySet:
+    """Open transfers pending longer than NETBRANCH_TRANSFER_OVERDUE_DAYS, oldest first; with
+    `user`, only those leaving or entering the organisations the user manages or reviews."""
+    qs = transfers_open().filter(requested_at__lt=transfer_overdue_cutoff(now))
+    if user is not None and not (user.is_active and user.is_superuser):
+        qs = qs.filter(transfer_scope_q(scope.managed_paths(user)))
+    return qs.select_related("member", "from_branch", "to_branch").order_by("requested_at", "pk")
+
+
+def record_for_user(*, user) -> dict:
+    """Everything the member's own record page (/me/) shows, about this user only: five
+    queries whatever the length of their history."""
+    member = (
+        Member.objects.select_related("branch", "project_site", "project_site__organization")
+        .prefetch_related(
+            Prefetch(
+                "participations",
+                queryset=Participation.objects.select_related("organization").order_by(
+                    "ended_on", "-started_on", "-pk"
+                ),
+            ),
+            Prefetch(
+                "transfers",
+                queryset=Transfer.objects.select_related("from_branch", "to_branch").order_by(
+                    "-requested_at", "-pk"
+                ),
+            ),
+        )
+        .filter(user=user)
+        .first()
+    )
+    path = []
+    if member is not None and member.branch is not None:
+        path = list(scope.path_to_root(member.branch, include_self=False))
+    join_requests = list(
+        JoinRequest.objects.filter(user=user)
+        .select_related("branch")
+        .order_by("-created_at", "-pk")
+    )
+    transfers = list(member.transfers.all()) if member else []
+    cutoff = transfer_overdue_cutoff()
+    for t in transfers:
+        t.overdue = t.is_open and t.requested_at < cutoff
+    return {
+        "member": member,
+        "path": path,
+        "participations": list(member.participations.all()) if member else [],
+        "transfers": transfers,
+        "open_transfer": next((t for t in transfers if t.is_open), None),
+        "join_requests": join_requests,
+        "pending_join": next(
+            (j for j in join_requests if j.state == JoinRequest.State.PENDING), None
+        ),
+    }
+
+
+def branch_search(*, query: str, limit: int = 20) -> list[Organization]:
+    """Branches where a membership may be registered, found by their name or by an open
+    project site they run (name, province, place). Two queries; each branch carries
+    `open_sites`."""
+    query = query.strip()
+    if not query:
+        return []
+    open_sites = ProjectSite.objects.filter(closed_on__isnull=True)
+    matching_site = open_sites.filter(organization=OuterRef("pk")).filter(
+        Q(name__icontains=query) | Q(province__icontains=query) | Q(place__icontains=query)
+    )
+    return list(
+        Organization.objects.filter(kind__in=Organization.REGISTRATION_KINDS)
+        .filter(Q(name__icontains=query) | Q(short_name__icontains=query) | Exists(matching_site))
+        .prefetch_related(
+            Prefetch("sites", queryset=open_sites.order_by("name"), to_attr="open_sites")
+        )
+        .order_by("path")[:limit]
+    )
+
+
+def access_registration_branch(*, branch_id) -> Organization:
+    """A branch named in a form (join or transfer): it must take registrations."""
+    try:
+        branch_id = int(branch_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    branch = Organization.objects.filter(
+        pk=branch_id, kind__in=Organization.REGISTRATION_KINDS
+    ).first()
+    if branch is None:
+        raise Http404
+    return branch
+
+
+def access_own_transfer(*, transfer_id, user) -> Transfer:
+    transfer = (
+        Transfer.objects.select_related("member", "from_branch", "to_branch")
+        .filter(pk=transfer_id, member__user=user)
+        .first()
+    )
+    if transfer is None:
+        raise Http404
+    return transfer
+
+
+def access_own_join_request(*, join_request_id, user) -> JoinRequest:
+    join_request = JoinRequest.objects.filter(pk=join_request_id, user=user).first()
+    if join_request is None:
+        raise Http404
+    return join_request

@@ -36,6 +36,12 @@ app.conf.beat_schedule = {
     # Votes whose window ended are counted (once each); overdue decisions remind their owner
     # (once a day each, from 08:00).
     "decisions-tick": {"task": "decisions.tasks.tick", "schedule": 60.0},
+    # Transfers waiting longer than NETBRANCH_TRANSFER_OVERDUE_DAYS: both branches and
+    # reviewers told once.
+    "members-flag-overdue-transfers": {
+        "task": "members.tasks.flag_overdue_transfers",
+        "schedule": crontab(hour=8, minute=15),
+    },
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=19, minute=0),

@@ -373,6 +373,8 @@ NETBRANCH_CADENCE_WARN_DAYS = env.int("NETBRANCH_CADENCE_WARN_DAYS", default=7)
 NETBRANCH_WELFARE_FOLLOW_UP_DAYS = env.int("NETBRANCH_WELFARE_FOLLOW_UP_DAYS", default=60)
 # Decisions: the voting window a new motion gets by default in the admin (days).
 NETBRANCH_VOTE_DAYS = env.int("NETBRANCH_VOTE_DAYS", default=7)
+# Members: a transfer still waiting after this many days is flagged overdue.
+NETBRANCH_TRANSFER_OVERDUE_DAYS = env.int("NETBRANCH_TRANSFER_OVERDUE_DAYS", default=30)
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)

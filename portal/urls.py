@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("meetings.urls")),
     path("", include("welfare.urls")),
     path("", include("decisions.urls")),
+    path("", include("members.urls")),
 ]
 
 if settings.NETBRANCH_SERVE_MEDIA:

@@ -18,8 +18,19 @@ from django.core.management.base import CommandError
 
 from branches.models import RoleAssignment, TimelineEntry
 from branches.services import role_assign
-from members.models import ActivityFact, Member, Participation
-from members.services import member_activity_record, member_create, participation_start
+from members.models import ActivityFact, JoinRequest, Member, Participation, Transfer
+from members.services import (
+    join_request_refuse,
+    join_request_send,
+    member_activity_record,
+    member_create,
+    participation_start,
+    transfer_accept,
+    transfer_refuse,
+    transfer_release,
+    transfer_request,
+    transfer_withdraw,
+)
 
 from . import BATCH, DemoContext, Login, at_morning
 from .branches import ORGS, bulk_branches
@@ -272,6 +283,7 @@ def seed(ctx: DemoContext) -> None:
                 )
                 ctx.count("role assignments")
     _logins(ctx)
+    transfers_and_join_requests(ctx)
 
 
 def _create(ctx: DemoContext, spec: Spec) -> Member:
@@ -336,6 +348,134 @@ def _logins(ctx: DemoContext) -> None:
             ),
             Login("reviewer", f"reviewer at {ctx.orgs['group'].name}; {where('reviewer')}"),
         ]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Transfers and join requests (small demo)
+# --------------------------------------------------------------------------------------------
+
+JOINER = "joiner"  # an account with no member record, asking to join
+
+
+def transfers_and_join_requests(ctx: DemoContext) -> None:
+    """Transfers in every state (one overdue waiting for its release, one released and overdue
+    waiting for `secretary2`, one released waiting for `secretary`), one out of the group,
+    pending join requests to `secretary`'s and `secretary2`'s branches. `member` has none, so
+    they can start one. Made through the services by the people concerned, then dated back."""
+    if Transfer.objects.filter(member__user__username__startswith="demo").exists():
+        return
+    role_holders = set(RoleAssignment.objects.values_list("user_id", flat=True))
+    taken: set[int] = set()
+
+    def pick(branch_key: str) -> Member:
+        branch = ctx.orgs[branch_key]
+        for username in sorted(ctx.members):
+            m = ctx.members[username]
+            if (
+                username.startswith("demo")
+                and m.branch_id == branch.pk
+                and m.user_id not in role_holders
+                and m.pk not in taken
+            ):
+                taken.add(m.pk)
+                return m
+        raise CommandError(f"no demo member left in {branch_key}")
+
+    def officer(branch_key: str):
+        return (
+            RoleAssignment.objects.filter(organization=ctx.orgs[branch_key], role=Role.SECRETARY)
+            .select_related("user")
+            .first()
+            .user
+        )
+
+    def dated(transfer: Transfer, requested: int, released=None, closed=None) -> None:
+        Transfer.objects.filter(pk=transfer.pk).update(
+            requested_at=ctx.days_ago(requested),
+            released_at=ctx.days_ago(released) if released is not None else transfer.released_at,
+            closed_at=ctx.days_ago(closed) if closed is not None else transfer.closed_at,
+        )
+        ctx.count("transfers")
+
+    def ask(from_key, to_key=None, **kw) -> Transfer:
+        member = pick(from_key)
+        to = ctx.orgs[to_key] if to_key else None
+        return transfer_request(member=member, by=member.user, to_branch=to, **kw)
+
+    # Waiting for `secretary` (c1_joint) to release it.
+    dated(ask("c1_joint", "c1_sctr", reason="调往康定隧道项目", letter_number=""), 3)
+    # Overdue: asked 45 days ago, c2_xj has not released it yet.
+    dated(ask("c2_xj", "c3_cy", reason="项目完工，调往成都绕城项目"), 45)
+    # Released by c1_sctr, waiting for `secretary` (c1_joint) to accept.
+    t = ask(
+        "c1_sctr", "c1_joint", reason="调往那曲物流园区项目", letter_number="川藏组转[2026]21号"
+    )
+    transfer_release(transfer=t, by=officer("c1_sctr"))
+    dated(t, 6, released=4)
+    # Released by c2_yn 40 days ago and still not accepted by `secretary2` (c1_sctr): overdue.
+    t = ask("c2_yn", "c1_sctr", reason="调往川藏铁路", letter_number="滇中组转[2026]5号")
+    transfer_release(transfer=t, by=officer("c2_yn"))
+    dated(t, 42, released=40)
+    # Accepted two months ago: the member now belongs to c1_joint.
+    t = ask("c1_mobile", "c1_joint", reason="设备随项目转场")
+    transfer_release(transfer=t, by=officer("c1_mobile"))
+    transfer_accept(transfer=t, by=officer("c1_joint"))
+    dated(t, 70, released=66, closed=60)
+    # Refused by the receiving branch.
+    t = ask("c3_cy", "c3_ys", reason="申请去玉树项目")
+    transfer_release(transfer=t, by=officer("c3_cy"))
+    transfer_refuse(transfer=t, by=officer("c3_ys"), reason="项目即将收尾，暂不接收")
+    dated(t, 30, released=28, closed=25)
+    # Withdrawn by the member.
+    t = ask("hq1", "hq2", reason="部门调整")
+    transfer_withdraw(transfer=t, by=t.member.user)
+    dated(t, 20, closed=18)
+    # Out of the group: released with the letter number, the member archived.
+    t = ask("hq2", external_organization="成都市直机关工委", reason="调离集团")
+    transfer_release(transfer=t, by=officer("hq2"), letter_number="集团党组转[2026]3号")
+    dated(t, 15, released=12)
+
+    # Join requests: the pocket members and an account with no record yet.
+    pockets = sorted(
+        (m for u, m in ctx.members.items() if u.startswith("demo") and m.branch_id is None),
+        key=lambda m: m.user.username,
+    )
+    User = get_user_model()
+    joiner = User.objects.filter(username=JOINER).first()
+    if joiner is None:
+        joiner = User.objects.create(
+            username=JOINER, email=f"{JOINER}@example.com", password=ctx.password_hash
+        )
+        ctx.count("users")
+    asks = [
+        (joiner, "c1_joint", "王建新", "从地方单位调入那曲项目，持介绍信", "藏组转[2026]8号", 2),
+    ]
+    asks += [
+        (m.user, key, m.real_name, "组织关系介绍信在身上，一直没有转入", "", days)
+        for m, key, days in zip(
+            pockets, ("c1_joint", "c1_sctr", "c1_sctr"), (5, 9, 30), strict=False
+        )
+    ]
+    made = []
+    for user, key, name, details, letter, days in asks:
+        jr = join_request_send(
+            user=user,
+            branch=ctx.orgs[key],
+            real_name=name,
+            phone=fake_phone(ctx.rng(f"join-{user.username}")),
+            details=details,
+            letter_number=letter,
+        )
+        JoinRequest.objects.filter(pk=jr.pk).update(created_at=ctx.days_ago(days))
+        made.append(jr)
+        ctx.count("join requests")
+    if len(made) > 3:  # the oldest one was refused; its person may ask again
+        join_request_refuse(
+            join_request=made[3], by=officer("c1_sctr"), reason="请先补齐介绍信后再申请"
+        )
+    ctx.logins.append(
+        Login(JOINER, f"an account registered nowhere; asked to join {ctx.orgs['c1_joint'].name}")
     )
 
 

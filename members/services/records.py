@@ -1,4 +1,4 @@
-"""Writes on members, their participations and their activity facts."""
+"""Writes on members' records, their participations and their activity facts."""
 
 from datetime import date, datetime
 
@@ -14,7 +14,7 @@ from branches.models import Organization
 from branches.services import timeline_record
 from core.services import model_update
 
-from .models import ActivityFact, Member, Participation
+from ..models import ActivityFact, Member, Participation
 
 MEMBER_FIELDS = (
     "real_name",
@@ -27,6 +27,8 @@ MEMBER_FIELDS = (
     "position",
     "contact_status",
 )
+# What a member may correct on their own record page.
+OWN_FIELDS = ("phone", "position")
 
 
 def _require_manage(by, organization: Organization | None) -> None:
@@ -94,6 +96,18 @@ def member_update(*, member: Member, by, fields: dict) -> Member:
             kind="member_registered",
             params={"person": stored.real_name},
         )
+    return stored
+
+
+@transaction.atomic
+def member_own_update(*, member: Member, by, fields: dict) -> Member:
+    """The member corrects their own contact details (`OWN_FIELDS`) on their record page."""
+    if member.user_id != by.pk or not by.is_active:
+        raise PermissionDenied(_("Only the member may correct their own record here."))
+    stored = Member.objects.select_for_update(of=("self",)).get(pk=member.pk)
+    if stored.archived_at is not None:
+        raise ValidationError(_("This record is archived."))
+    model_update(instance=stored, fields=fields, allowed=OWN_FIELDS)
     return stored
 
 

@@ -1,0 +1,183 @@
+"""The member's own pages: their record (/me/) with the details they may correct and their
+transfers, and finding a branch to join (/join/). Thin: scope-checked lookups in selectors,
+writes in services, plain forms with a redirect and a message."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import selectors, services
+from .forms import JoinRequestForm, OwnContactForm, TransferForm
+from .models import Member
+
+
+def _message_of(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You may not do this.")
+
+
+def _own_member(request) -> Member:
+    member = Member.objects.select_related("branch").filter(user=request.user).first()
+    if member is None:
+        raise PermissionDenied(_("You have no member record yet: find a branch to join."))
+    return member
+
+
+def _me_page(request, *, contact_form=None, status=200):
+    record = selectors.record_for_user(user=request.user)
+    member = record["member"]
+    query = request.GET.get("q", "")[:60]
+    context = {
+        **record,
+        "contact_form": contact_form or (OwnContactForm(instance=member) if member else None),
+        "query": query,
+        "results": selectors.branch_search(query=query) if query and member else [],
+    }
+    return render(request, "members/me.html", context, status=status)
+
+
+@login_required
+@require_GET
+def me(request):
+    return _me_page(request)
+
+
+@login_required
+@require_POST
+def me_contact(request):
+    member = _own_member(request)
+    form = OwnContactForm(request.POST, instance=Member(pk=member.pk))
+    if not form.is_valid():
+        return _me_page(request, contact_form=form, status=400)
+    try:
+        services.member_own_update(
+            member=member,
+            by=request.user,
+            fields={f: form.cleaned_data[f] for f in services.OWN_FIELDS},
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message_of(exc))
+    else:
+        messages.success(request, _("Your record is updated."))
+    return redirect("members:me")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def me_transfer(request):
+    """GET: the form for a transfer to the branch `?to=` (found on /me/) or, without it, out of
+    the group. POST: ask for it."""
+    member = _own_member(request)
+    data = request.POST if request.method == "POST" else None
+    to_id = (data or request.GET).get("to_branch") or request.GET.get("to")
+    to_branch = selectors.access_registration_branch(branch_id=to_id) if to_id else None
+    form = TransferForm(data, initial={"to_branch": to_branch.pk if to_branch else None})
+    if data is not None and form.is_valid():
+        try:
+            services.transfer_request(
+                member=member,
+                by=request.user,
+                to_branch=to_branch,
+                external_organization=""
+                if to_branch
+                else form.cleaned_data["external_organization"],
+                letter_number=form.cleaned_data["letter_number"],
+                reason=form.cleaned_data["reason"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _message_of(exc))
+        else:
+            messages.success(
+                request, _("Your transfer is requested; your branch's secretary is told.")
+            )
+        return redirect("members:me")
+    if to_branch is not None:
+        del form.fields["external_organization"]
+    return render(
+        request,
+        "members/transfer_form.html",
+        {"member": member, "to_branch": to_branch, "form": form},
+        status=400 if data is not None else 200,
+    )
+
+
+@login_required
+@require_POST
+def me_transfer_withdraw(request, transfer_id: int):
+    transfer = selectors.access_own_transfer(transfer_id=transfer_id, user=request.user)
+    try:
+        services.transfer_withdraw(transfer=transfer, by=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message_of(exc))
+    else:
+        messages.success(request, _("The transfer is withdrawn."))
+    return redirect("members:me")
+
+
+# --- finding a branch ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def join(request):
+    query = request.GET.get("q", "")[:60]
+    member = Member.objects.select_related("branch").filter(user=request.user).first()
+    registered = member is not None and member.branch is not None
+    record_requests = list(
+        request.user.join_requests.select_related("branch").order_by("-created_at", "-pk")
+    )
+    return render(
+        request,
+        "members/join.html",
+        {
+            "query": query,
+            "results": selectors.branch_search(query=query) if query else [],
+            "registered_member": member if registered else None,
+            "join_requests": record_requests,
+            "pending": any(j.state == j.State.PENDING for j in record_requests),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def join_send(request, branch_id: int):
+    branch = selectors.access_registration_branch(branch_id=branch_id)
+    member = Member.objects.filter(user=request.user).first()
+    initial = {"real_name": member.real_name, "phone": member.phone} if member else {}
+    form = JoinRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.join_request_send(user=request.user, branch=branch, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _message_of(exc))
+        else:
+            messages.success(
+                request, _("Your request is sent; the branch's secretary will answer it.")
+            )
+        return redirect("members:join")
+    return render(
+        request,
+        "members/join_form.html",
+        {"branch": branch, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def join_withdraw(request, join_request_id: int):
+    join_request = selectors.access_own_join_request(
+        join_request_id=join_request_id, user=request.user
+    )
+    try:
+        services.join_request_withdraw(join_request=join_request, by=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _message_of(exc))
+    else:
+        messages.success(request, _("Your request is withdrawn."))
+    return redirect("members:join")
