@@ -24,6 +24,12 @@ class DecisionsConfig(AppConfig):
         timeline.register("decision_progress", _("Decision %(title)s: %(percent)s%% done"))
         timeline.register("decision_done", _("Decision carried out: %(title)s"))
         audiences.register("decisions.electorate", selectors.audience_electorate)
+        # The motions put to a meeting's vote, on the meeting page.
+        from meetings.registry import register_section
+
+        register_section(
+            template="decisions/includes/_meeting_motions.html", context=selectors.meeting_section
+        )
         # Members discuss a motion (comments, likes) wherever they may open it.
         register_commentable(
             Motion,

@@ -292,6 +292,17 @@ def drafts_for_user(*, user) -> list[Motion] | None:
     return list(qs.select_related("organization").order_by("opens_at", "pk")[:OPEN_SHOWN])
 
 
+def meeting_section(*, meeting, user) -> dict | None:
+    """The motions put to a meeting's vote that the user may see, for the meeting page
+    (`meetings.registry`): one query; None when there are none."""
+    motions = list(
+        Motion.objects.filter(visible_q(user), meeting=meeting)
+        .select_related("organization", "owner__member")
+        .order_by("opens_at", "pk")
+    )
+    return {"motions": motions} if motions else None
+
+
 def motion_detail(*, motion: Motion, user, now: datetime | None = None) -> dict:
     """A motion's page: attachments (one query), my vote (one), the turnout and the size of
     the electorate while open (two), the count when it may be shown (one), the follow-up

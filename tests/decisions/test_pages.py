@@ -275,3 +275,23 @@ def test_every_decision_page_renders_for_every_role(client, tree, make_motion, l
         client.force_login(user)
         assert client.get(detail(draft)).status_code == 200
         assert client.get(reverse("decisions:export", args=[decided.pk])).status_code == 200
+
+
+def test_the_meeting_page_lists_the_motions_put_to_its_vote(client, tree, make_motion):
+    from meetings import services as meeting_services
+
+    meeting = meeting_services.meeting_create(
+        by=tree.secretary, organization=tree.branch, kind="general_meeting", title="党员大会",
+        starts_at=timezone.now() + timedelta(days=1), ends_at=timezone.now() + timedelta(days=1, hours=2),
+    )  # fmt: skip
+    meeting_services.meeting_publish(meeting=meeting, by=tree.secretary)
+    shown = make_motion(open=True, meeting=meeting, title="关于评选优秀党员的议案")
+    make_motion(meeting=meeting, title="尚未提交的草案")  # a draft: only the committee sees it
+    make_motion(open=True, title="与本次会议无关的议案")
+
+    client.force_login(tree.member.user)
+    page = client.get(meeting.get_absolute_url()).content.decode()
+    assert shown.title in page and shown.get_absolute_url() in page
+    assert "尚未提交的草案" not in page and "与本次会议无关的议案" not in page
+    client.force_login(tree.secretary)
+    assert "尚未提交的草案" in client.get(meeting.get_absolute_url()).content.decode()
