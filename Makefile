@@ -37,6 +37,8 @@ bench: install
 	  *) echo "fan-out benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
 	@case "$$DATABASE_URL" in postgres*) $(PY) tests/bench/meeting_reminders.py --meetings 10000 ;; \
 	  *) echo "reminder benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
+	@case "$$DATABASE_URL" in postgres*) $(PY) tests/bench/radar.py --members 100000 ;; \
+	  *) echo "radar benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
 
 lint: install
 	$(PY) -m ruff check .

@@ -5,7 +5,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -15,8 +18,17 @@ from branches.models import Organization
 from core.exports import xlsx_response
 
 from . import selectors, services
-from .forms import ReasonForm, ReleaseForm
-from .models import TRANSFER_OPEN_Q, ActivityFact, JoinRequest, Member, Participation, Transfer
+from .forms import MemberImportForm, ReasonForm, ReleaseForm
+from .models import (
+    TRANSFER_OPEN_Q,
+    ActivityFact,
+    ContactAttempt,
+    JoinRequest,
+    Member,
+    OutreachCase,
+    Participation,
+    Transfer,
+)
 
 User = get_user_model()
 
@@ -168,6 +180,70 @@ class MemberAdmin(ScopedModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # A member's history stays; leaving goes through a transfer (archived), not a delete.
         return request.user.is_superuser
+
+    def get_urls(self):
+        urls = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="members_member_import",
+            ),
+            path(
+                "import/blank.xlsx",
+                self.admin_site.admin_view(self.import_blank),
+                name="members_member_import_blank",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def import_blank(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return xlsx_response(
+            filename="members-import.xlsx",
+            headers=services.IMPORT_COLUMNS,
+            rows=[],
+            sheet_title=str(_("members")),
+        )
+
+    def import_view(self, request):
+        """Upload a sheet: all rows are imported, or none and every bad row is listed."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = MemberImportForm(request.POST or None, request.FILES or None)
+        rejected, status = [], 200
+        if request.method == "POST" and form.is_valid():
+            try:
+                created = services.members_import(
+                    by=request.user, rows=services.read_rows(form.cleaned_data["sheet"])
+                )
+            except services.ImportRejected as exc:
+                rejected, status = exc.rows, 400
+            except ValidationError as exc:
+                form.add_error("sheet", exc)
+                status = 400
+            else:
+                messages.success(
+                    request,
+                    ngettext("%(n)d member imported.", "%(n)d members imported.", len(created))
+                    % {"n": len(created)},
+                )
+                return redirect("admin:members_member_changelist")
+        elif request.method == "POST":
+            status = 400
+        return TemplateResponse(
+            request,
+            "admin/members/member/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Import members from Excel"),
+                "form": form,
+                "rejected": rejected,
+                "columns": services.IMPORT_COLUMNS,
+            },
+            status=status,
+        )
 
     @admin.action(description=_("Export the selected members to Excel"), permissions=["view"])
     def export_xlsx(self, request, queryset):
@@ -590,3 +666,78 @@ class JoinRequestAdmin(ScopedModelAdmin):
             action="refuse",
             form=form,
         )
+
+
+# --- outreach cases ----------------------------------------------------------------------------
+
+
+class OpenCaseFilter(admin.SimpleListFilter):
+    title = _("open")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("open")), ("no", _("closed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(closed_at__isnull=self.value() == "yes")
+        return queryset
+
+
+class ContactAttemptInline(admin.TabularInline):
+    model = ContactAttempt
+    extra = 0
+    fields = ["at", "channel", "result", "by"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutreachCase)
+class OutreachCaseAdmin(ScopedModelAdmin):
+    """Open and closed outreach cases of the user's subtree (the reviewer's overview); they
+    are opened and worked on from the radar page."""
+
+    scope_field = "organization"
+    list_display = [
+        "member",
+        "organization",
+        "opened_at",
+        "days_open",
+        "assigned_to",
+        "closed_at",
+        "result",
+    ]
+    list_filter = [OpenCaseFilter, "result", "organization__kind"]
+    search_fields = ["member__real_name"]
+    list_select_related = ["member", "organization", "assigned_to"]
+    date_hierarchy = "opened_at"
+    inlines = [ContactAttemptInline]
+    readonly_fields = [
+        "member",
+        "organization",
+        "opened_by",
+        "assigned_to",
+        "opened_at",
+        "closed_at",
+        "closed_by",
+        "result",
+        "note",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description=_("days open"), ordering="opened_at")
+    def days_open(self, obj):
+        end = obj.closed_at or timezone.now()
+        return (end - obj.opened_at).days
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

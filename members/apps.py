@@ -46,3 +46,8 @@ class MembersConfig(AppConfig):
             roles.crud("members", "transfer", ("view", "add", "change"))
             + roles.crud("members", "joinrequest", ("view", "change")),
         )
+        roles.grant(
+            roles.ALL_ROLES,
+            roles.crud("members", "outreachcase", ("view",))
+            + roles.crud("members", "contactattempt", ("view",)),
+        )

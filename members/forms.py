@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import JoinRequest, Member
+from .models import ContactAttempt, JoinRequest, Member, OutreachCase
 
 
 class OwnContactForm(forms.ModelForm):
@@ -65,3 +65,31 @@ class ReleaseForm(forms.Form):
         required=False,
         help_text=_("Required for a transfer out of the group; kept as given otherwise."),
     )
+
+
+class ContactAttemptForm(forms.Form):
+    channel = forms.ChoiceField(label=_("channel"), choices=ContactAttempt.Channel.choices)
+    result = forms.CharField(
+        label=_("result"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: no answer; spoke to a colleague; will come on Friday."),
+    )
+
+
+class CaseCloseForm(forms.Form):
+    result = forms.ChoiceField(label=_("result"), choices=OutreachCase.Result.choices)
+    note = forms.CharField(label=_("note"), max_length=500, required=False)
+
+
+class MemberImportForm(forms.Form):
+    sheet = forms.FileField(
+        label=_("Excel file (.xlsx)"),
+        help_text=_("One member per row, with the columns of the blank sheet, headers first."),
+    )
+
+    def clean_sheet(self):
+        sheet = self.cleaned_data["sheet"]
+        if sheet.size > 5 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        return sheet

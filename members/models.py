@@ -385,3 +385,94 @@ class JoinRequest(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.real_name} → {self.branch}"
+
+
+class OutreachCase(TimeStampedModel):
+    """The branch looking for a member it lost contact with: contact attempts are logged
+    until the member is found (or the case is closed for another reason)."""
+
+    class Result(models.TextChoices):
+        FOUND = "found", _("found")
+        TRANSFERRED = "transferred", _("transferred elsewhere")
+        NOT_FOUND = "not_found", _("not found")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="outreach_cases"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="outreach_cases",
+    )
+    opened_by = _user_fk(_("opened by"), "+")
+    assigned_to = _user_fk(_("assigned to"), "outreach_cases_assigned")
+    opened_at = models.DateTimeField(_("opened at"), db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = _user_fk(_("closed by"), "+")
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("outreach case")
+        verbose_name_plural = _("outreach cases")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(closed_at__isnull=True),
+                name="outreachcase_one_open_per_member",
+                violation_error_message=_("The member already has an open outreach case."),
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True, result="")
+                | (
+                    Q(closed_at__isnull=False) & Q(result__in=["found", "transferred", "not_found"])
+                ),
+                name="outreachcase_closed_with_result",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "closed_at"], name="outreachcase_org_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} ({self.opened_at:%Y-%m-%d})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ContactAttempt(models.Model):
+    """One try at reaching the member of an outreach case."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("phone")
+        VISIT = "visit", _("visit")
+        MESSAGE = "message", _("message")
+
+    case = models.ForeignKey(
+        OutreachCase,
+        verbose_name=_("outreach case"),
+        on_delete=models.CASCADE,
+        related_name="attempts",
+    )
+    by = _user_fk(_("by"), "+")
+    at = models.DateTimeField(_("at"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    result = models.CharField(_("result"), max_length=500)
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=["phone", "visit", "message"]),
+                name="contactattempt_channel_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.member_id} {self.get_channel_display()} {self.at:%Y-%m-%d}"

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -280,3 +280,90 @@ def access_own_join_request(*, join_request_id, user) -> JoinRequest:
     if join_request is None:
         raise Http404
     return join_request
+
+
+# --- the lost-contact radar and outreach cases ---------------------------------------------------
+
+
+def _sees_all(user) -> bool:
+    return bool(user.is_active and user.is_superuser)
+
+
+def radar_scope_q(paths) -> Q:
+    """Members a manager of `paths` looks after on the radar: registered or taking part there,
+    and pocket members last released by a branch there."""
+    released_here = Transfer.objects.filter(
+        scope.subtree_q(paths, prefix="from_branch__"), state=Transfer.State.RELEASED
+    ).values("member")
+    return member_scope_q(paths) | Q(branch__isnull=True, pk__in=released_here)
+
+
+def radar_rows(*, user, status: str | None = None) -> QuerySet:
+    """The secretary's worklist: members in their subtree who are not active, with why (the
+    last fact, its date, the last login, a transfer released and waiting for the receiving
+    branch) and their open outreach case. One query per page whatever the number of members."""
+    from .models import ActivityFact, OutreachCase
+
+    facts = ActivityFact.objects.filter(member=OuterRef("pk")).order_by("-occurred_at")
+    waiting = Transfer.objects.filter(
+        member=OuterRef("pk"), state=Transfer.State.RELEASED, to_branch__isnull=False
+    )
+    open_case = OutreachCase.objects.filter(member=OuterRef("pk"), closed_at__isnull=True)
+    statuses = [s for s in Member.ContactStatus.values if s != Member.ContactStatus.ACTIVE]
+    if status in statuses:
+        statuses = [status]
+    return (
+        Member.objects.filter(
+            Q() if _sees_all(user) else radar_scope_q(scope.managed_paths(user)),
+            archived_at__isnull=True,
+            contact_status__in=statuses,
+        )
+        .select_related("branch", "user")
+        .annotate(
+            last_fact_kind=Subquery(facts.values("kind")[:1]),
+            last_fact_at=Subquery(facts.values("occurred_at")[:1]),
+            waiting_since=Subquery(waiting.values("released_at")[:1]),
+            open_case_id=Subquery(open_case.values("pk")[:1]),
+            open_case_since=Subquery(open_case.values("opened_at")[:1]),
+        )
+        .order_by("contact_status", "last_active_at", "pk")
+    )
+
+
+def outreach_cases_open(*, user) -> QuerySet:
+    """Open outreach cases across the user's subtree (managers and reviewers), oldest first."""
+    from .models import OutreachCase
+
+    in_scope = (
+        Q()
+        if _sees_all(user)
+        else scope.subtree_q(scope.managed_paths(user), prefix="organization__")
+    )
+    return (
+        OutreachCase.objects.filter(in_scope, closed_at__isnull=True)
+        .select_related("member", "organization", "assigned_to")
+        .annotate(attempt_count=Count("attempts"))
+        .order_by("opened_at", "pk")
+    )
+
+
+def access_outreach_case(*, case_id, user):
+    """The case with its attempts, if the user manages its organisation or it is assigned to
+    them; 404 otherwise (no hint that it exists)."""
+    from .models import ContactAttempt, OutreachCase
+
+    case = (
+        OutreachCase.objects.select_related(
+            "member", "member__branch", "organization", "assigned_to"
+        )
+        .prefetch_related(
+            Prefetch("attempts", queryset=ContactAttempt.objects.select_related("by"))
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None or not (
+        case.assigned_to_id == user.pk or scope.can_manage(user, case.organization)
+    ):
+        raise Http404
+    return case

@@ -20,4 +20,9 @@ urlpatterns = [
         views.join_withdraw,
         name="join_withdraw",
     ),
+    path("members/radar/", views.radar, name="radar"),
+    path("members/radar/<int:member_id>/case/", views.case_open, name="case_open"),
+    path("members/cases/<int:case_id>/", views.case, name="case"),
+    path("members/cases/<int:case_id>/attempt/", views.case_attempt, name="case_attempt"),
+    path("members/cases/<int:case_id>/close/", views.case_close, name="case_close"),
 ]

@@ -2,15 +2,21 @@
 transfers, and finding a branch to join (/join/). Thin: scope-checked lookups in selectors,
 writes in services, plain forms with a redirect and a message."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from branches import scope
+
 from . import selectors, services
-from .forms import JoinRequestForm, OwnContactForm, TransferForm
+from .forms import CaseCloseForm, ContactAttemptForm, JoinRequestForm, OwnContactForm, TransferForm
 from .models import Member
 
 
@@ -181,3 +187,109 @@ def join_withdraw(request, join_request_id: int):
     else:
         messages.success(request, _("Your request is withdrawn."))
     return redirect("members:join")
+
+
+# --- the lost-contact radar and outreach cases (managers) ----------------------------------------
+
+
+def _radar_page(request, *, status=200):
+    if not scope.has_role(request.user):
+        raise PermissionDenied(_("The radar is for the secretaries and reviewers."))
+    contact = request.GET.get("status", "")
+    page = Paginator(
+        selectors.radar_rows(user=request.user, status=contact), settings.NETBRANCH_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    cases = Paginator(selectors.outreach_cases_open(user=request.user), 50).get_page(
+        request.GET.get("cases")
+    )
+    return render(
+        request,
+        "members/radar.html",
+        {
+            "page_obj": page,
+            "cases": cases,
+            "status": contact,
+            "statuses": [
+                s for s in Member.ContactStatus.choices if s[0] != Member.ContactStatus.ACTIVE
+            ],
+            "now": timezone.now(),
+            "at_risk_days": settings.NETBRANCH_CONTACT_AT_RISK_DAYS,
+            "lost_days": settings.NETBRANCH_CONTACT_LOST_DAYS,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def radar(request):
+    return _radar_page(request)
+
+
+@login_required
+@require_POST
+def case_open(request, member_id: int):
+    member = Member.objects.filter(pk=member_id, archived_at__isnull=True).first()
+    if member is None:
+        raise Http404
+    try:
+        case = services.outreach_case_open(
+            member=member, by=request.user, note=request.POST.get("note", "")[:500]
+        )
+    except ValidationError as exc:
+        messages.error(request, _message_of(exc))
+        return redirect("members:radar")
+    messages.success(request, _("Outreach case opened for %(name)s.") % {"name": member})
+    return redirect("members:case", case_id=case.pk)
+
+
+def _case_page(request, case_id, *, attempt_form=None, close_form=None, status=200):
+    case = selectors.access_outreach_case(case_id=case_id, user=request.user)
+    return render(
+        request,
+        "members/case.html",
+        {
+            "case": case,
+            "attempt_form": attempt_form or ContactAttemptForm(),
+            "close_form": close_form or CaseCloseForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def case(request, case_id: int):
+    return _case_page(request, case_id)
+
+
+@login_required
+@require_POST
+def case_attempt(request, case_id: int):
+    found = selectors.access_outreach_case(case_id=case_id, user=request.user)
+    form = ContactAttemptForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case_id, attempt_form=form, status=400)
+    try:
+        services.outreach_attempt_log(case=found, by=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, _message_of(exc))
+    else:
+        messages.success(request, _("Contact attempt logged."))
+    return redirect("members:case", case_id=found.pk)
+
+
+@login_required
+@require_POST
+def case_close(request, case_id: int):
+    found = selectors.access_outreach_case(case_id=case_id, user=request.user)
+    form = CaseCloseForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case_id, close_form=form, status=400)
+    try:
+        services.outreach_case_close(case=found, by=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, _message_of(exc))
+    else:
+        messages.success(request, _("Outreach case closed."))
+    return redirect("members:case", case_id=found.pk)

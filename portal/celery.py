@@ -42,6 +42,11 @@ app.conf.beat_schedule = {
         "task": "members.tasks.flag_overdue_transfers",
         "schedule": crontab(hour=8, minute=15),
     },
+    # Lost-contact radar: every member's contact status from their activity facts and logins.
+    "members-update-contact-status": {
+        "task": "members.tasks.update_contact_status",
+        "schedule": crontab(hour=3, minute=40),
+    },
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=19, minute=0),

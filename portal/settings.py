@@ -375,6 +375,11 @@ NETBRANCH_WELFARE_FOLLOW_UP_DAYS = env.int("NETBRANCH_WELFARE_FOLLOW_UP_DAYS", d
 NETBRANCH_VOTE_DAYS = env.int("NETBRANCH_VOTE_DAYS", default=7)
 # Members: a transfer still waiting after this many days is flagged overdue.
 NETBRANCH_TRANSFER_OVERDUE_DAYS = env.int("NETBRANCH_TRANSFER_OVERDUE_DAYS", default=30)
+# Members: the daily radar calls a member "at risk" after this many days without taking part
+# (studying, attending, posting, serving) and "lost contact" after the second number when they
+# have not logged in either ("invisible" when they still log in).
+NETBRANCH_CONTACT_AT_RISK_DAYS = env.int("NETBRANCH_CONTACT_AT_RISK_DAYS", default=30)
+NETBRANCH_CONTACT_LOST_DAYS = env.int("NETBRANCH_CONTACT_LOST_DAYS", default=90)
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)

@@ -7,6 +7,8 @@ from .joins import (
     join_request_send,
     join_request_withdraw,
 )
+from .outreach import outreach_attempt_log, outreach_case_close, outreach_case_open
+from .radar import contact_cutoffs, members_update_contact_status
 from .records import (
     MEMBER_FIELDS,
     OWN_FIELDS,
@@ -17,6 +19,7 @@ from .records import (
     participation_end,
     participation_start,
 )
+from .register import IMPORT_COLUMNS, ImportRejected, members_import, read_rows
 from .transfers import (
     transfer_accept,
     transfer_refuse,
@@ -27,8 +30,11 @@ from .transfers import (
 )
 
 __all__ = [
+    "IMPORT_COLUMNS",
     "MEMBER_FIELDS",
     "OWN_FIELDS",
+    "ImportRejected",
+    "contact_cutoffs",
     "join_request_approve",
     "join_request_refuse",
     "join_request_send",
@@ -37,8 +43,14 @@ __all__ = [
     "member_create",
     "member_own_update",
     "member_update",
+    "members_import",
+    "members_update_contact_status",
+    "outreach_attempt_log",
+    "outreach_case_close",
+    "outreach_case_open",
     "participation_end",
     "participation_start",
+    "read_rows",
     "transfer_accept",
     "transfer_refuse",
     "transfer_release",

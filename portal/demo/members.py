@@ -18,12 +18,23 @@ from django.core.management.base import CommandError
 
 from branches.models import RoleAssignment, TimelineEntry
 from branches.services import role_assign
-from members.models import ActivityFact, JoinRequest, Member, Participation, Transfer
+from members.models import (
+    ActivityFact,
+    ContactAttempt,
+    JoinRequest,
+    Member,
+    OutreachCase,
+    Participation,
+    Transfer,
+)
 from members.services import (
     join_request_refuse,
     join_request_send,
     member_activity_record,
     member_create,
+    outreach_attempt_log,
+    outreach_case_close,
+    outreach_case_open,
     participation_start,
     transfer_accept,
     transfer_refuse,
@@ -284,6 +295,7 @@ def seed(ctx: DemoContext) -> None:
                 ctx.count("role assignments")
     _logins(ctx)
     transfers_and_join_requests(ctx)
+    outreach_cases(ctx)
 
 
 def _create(ctx: DemoContext, spec: Spec) -> Member:
@@ -655,3 +667,57 @@ def bulk_members(ctx: DemoContext) -> list[tuple[int, int | None, str]]:
             .values_list("pk", "branch_id", "category")
         )
     return ctx.bulk["members"]
+
+
+# Contact attempts of the demo's outreach cases: (days after opening, channel, result).
+ATTEMPTS = (
+    (1, ContactAttempt.Channel.PHONE, "电话无人接听"),
+    (4, ContactAttempt.Channel.MESSAGE, "微信留言，暂未回复"),
+    (9, ContactAttempt.Channel.VISIT, "到原项目部走访，同事说已调往新项目"),
+)
+
+
+def outreach_cases(ctx: DemoContext) -> None:
+    """Outreach cases in `secretary`'s branch: open ones with a few attempts for its members at
+    risk, lost or invisible (one assigned to `office`), and closed ones for members found
+    again (active now). Through the services by `secretary`, then dated back."""
+    if OutreachCase.objects.filter(member__user__username__startswith="demo").exists():
+        return
+    secretary = ctx.members["secretary"]
+    office = ctx.members.get("office")
+    members = Member.objects.filter(
+        branch=secretary.branch, user__username__startswith="demo", archived_at__isnull=True
+    ).order_by("pk")
+    missing = list(
+        members.filter(contact_status__in=[Contact.LOST, Contact.AT_RISK, Contact.INVISIBLE])[:5]
+    )
+    found = list(members.filter(contact_status=Contact.ACTIVE)[:2])
+    for i, member in enumerate(missing + found):
+        closing = member in found
+        opened = ctx.days_ago((80 if closing else 40) - i * 5)
+        case = outreach_case_open(
+            member=member,
+            by=secretary.user,
+            assigned_to=office.user if office and i == 1 else None,
+            note="雷达提示失联，支部安排联系",
+            now=opened,
+        )
+        for days, channel, result in ATTEMPTS[: 1 + i % 3]:
+            outreach_attempt_log(
+                case=case,
+                by=secretary.user,
+                channel=channel,
+                result=result,
+                at=opened + timedelta(days=days),
+            )
+            ctx.count("contact attempts")
+        if closing:
+            outreach_case_close(
+                case=case,
+                by=secretary.user,
+                result=OutreachCase.Result.FOUND,
+                note="已联系上，恢复参加组织生活",
+                now=opened + timedelta(days=12),
+            )
+        OutreachCase.objects.filter(pk=case.pk).update(created_at=opened, updated_at=opened)
+        ctx.count("outreach cases")
