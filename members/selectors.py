@@ -182,6 +182,18 @@ def transfers_overdue(*, user=None, now: datetime | None = None) -> QuerySet:
     return qs.select_related("member", "from_branch", "to_branch").order_by("requested_at", "pk")
 
 
+def request_in_progress(*, user, member: Member | None):
+    """For the home page's management line: the member's transfer in progress, or, for an
+    account without a member record, its pending join request. One query; None if neither."""
+    if member is not None:
+        return transfers_open().filter(member=member).select_related("to_branch").first()
+    return (
+        JoinRequest.objects.filter(user=user, state=JoinRequest.State.PENDING)
+        .select_related("branch")
+        .first()
+    )
+
+
 def record_for_user(*, user) -> dict:
     """Everything the member's own record page (/me/) shows, about this user only: five
     queries whatever the length of their history."""

@@ -27,6 +27,7 @@ def home_for_user(*, user) -> dict:
         context["secretary"] = secretaries.get(member.branch_id)
         context["secretaries"] = secretaries
     context["study"] = lesson_selectors.study_card(user=user, member=member) if member else None
+    context["in_progress"] = member_selectors.request_in_progress(user=user, member=member)
     context["meetings"] = meeting_selectors.home_card(user=user)
     context["decisions"] = decision_selectors.vote_card(user=user, member=member)
     context["service"] = (

@@ -200,3 +200,19 @@ def test_query_count_is_fixed(client, tree):
     # session, user, the page's five (member, participations, transfers, path, requests),
     # the header's one.
     assert small == 8
+
+
+def test_the_home_page_shows_my_transfer_or_join_request_in_progress(client, tree):
+    member = tree.member
+    client.force_login(member.user)
+    assert tree.sibling.name not in client.get("/").content.decode()
+    services.transfer_request(member=member, by=member.user, to_branch=tree.sibling, reason="调动")
+    page = client.get("/").content.decode()
+    assert tree.sibling.name in page and reverse("members:me") in page
+
+    joiner = factories.UserFactory(username="joiner-home")
+    client.force_login(joiner)
+    assert tree.branch.name not in client.get("/").content.decode()
+    services.join_request_send(user=joiner, branch=tree.branch, real_name="新来的")
+    page = client.get("/").content.decode()
+    assert tree.branch.name in page and reverse("members:join") in page
