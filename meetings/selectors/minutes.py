@@ -4,7 +4,7 @@ the database (a fixed number of queries whatever the number of meetings or atten
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from html import unescape
 
 from django.contrib.auth import get_user_model
@@ -34,6 +34,7 @@ from members.models import Member
 from members.selectors import open_participations
 
 from ..models import Attendance, Meeting
+from .cadence import local_midnight
 from .pages import meeting_visible_to
 
 #: The printable ledger shows at most this many meetings (the Excel export has them all).
@@ -191,10 +192,6 @@ def _attendance_count(q: Q) -> Subquery:
     return Subquery(rows, output_field=IntegerField())
 
 
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def ledger_meetings(
     *, organization: Organization, start: date, end: date, subtree: bool = True
 ) -> QuerySet:
@@ -206,8 +203,8 @@ def ledger_meetings(
         Meeting.objects.filter(
             orgs,
             status=Meeting.Status.HELD,
-            starts_at__gte=_local_midnight(start),
-            starts_at__lt=_local_midnight(end + timedelta(days=1)),
+            starts_at__gte=local_midnight(start),
+            starts_at__lt=local_midnight(end + timedelta(days=1)),
         )
         .select_related(
             "organization",

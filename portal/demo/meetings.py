@@ -328,7 +328,8 @@ def _around_today(ctx: DemoContext) -> None:
             else:
                 meeting_services.meeting_rsvp(meeting=themed, user=user, coming=True)
         for user in users[:3]:
-            meeting_services.meeting_rsvp(meeting=committee, user=user, coming=True) if selectors.is_expected(committee, user) else None  # fmt: skip
+            if selectors.is_expected(committee, user):  # the committee only
+                meeting_services.meeting_rsvp(meeting=committee, user=user, coming=True)
 
     # Held at 那曲 three days ago, not entered yet: the secretary records it offline.
     starts = at(today - timedelta(days=3), 10)
