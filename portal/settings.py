@@ -66,6 +66,7 @@ LOCAL_APPS = [
     "meetings",
     "welfare",
     "decisions",
+    "reports",
     "portal",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -380,6 +381,13 @@ NETBRANCH_TRANSFER_OVERDUE_DAYS = env.int("NETBRANCH_TRANSFER_OVERDUE_DAYS", def
 # have not logged in either ("invisible" when they still log in).
 NETBRANCH_CONTACT_AT_RISK_DAYS = env.int("NETBRANCH_CONTACT_AT_RISK_DAYS", default=30)
 NETBRANCH_CONTACT_LOST_DAYS = env.int("NETBRANCH_CONTACT_LOST_DAYS", default=90)
+
+# Committee review (reports): a period's activity report is due this many days after the period
+# ends; a reminder goes this many days before; a branch with no recorded activity of any kind
+# for NETBRANCH_SILENT_DAYS is "silent" on the dashboard.
+NETBRANCH_REPORT_DUE_DAYS = env.int("NETBRANCH_REPORT_DUE_DAYS", default=10)
+NETBRANCH_REPORT_REMIND_DAYS = env.int("NETBRANCH_REPORT_REMIND_DAYS", default=5)
+NETBRANCH_SILENT_DAYS = env.int("NETBRANCH_SILENT_DAYS", default=30)
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)
