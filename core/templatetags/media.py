@@ -30,6 +30,13 @@ def _original_width(image) -> int | None:
         return None
 
 
+def _original_size(image) -> tuple[int, int] | None:
+    try:
+        return image.width, image.height  # one header read, cached on the FieldFile
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 @register.simple_tag
 def picture(image, *, alt: str = "", sizes: str = DEFAULT_SIZES, **attrs) -> str:
     unknown = set(attrs) - set(EXTRA_ATTRIBUTES)
@@ -65,6 +72,11 @@ def picture(image, *, alt: str = "", sizes: str = DEFAULT_SIZES, **attrs) -> str
     else:
         html_attrs.append(("src", original_url))
     html_attrs.append(("alt", alt or ""))
+    if isinstance(image, ImageFieldFile) and not attrs.get("width") and not attrs.get("height"):
+        # The intrinsic size, so the browser keeps the image's place before it arrives.
+        size = _original_size(image)
+        if size and all(size):
+            attrs = {**attrs, "width": size[0], "height": size[1]}
     for key in ("class", "width", "height", "title"):
         if attrs.get(key) not in (None, ""):
             html_attrs.append((key, str(attrs[key])))

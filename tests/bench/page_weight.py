@@ -3,11 +3,16 @@
     .venv/bin/python tests/bench/page_weight.py [--budget KB]
 
 Runs against the current database (the demo data: `seed_demo` is called when there is no
-`member` user yet, after applying any pending migrations). For every (account, page) pair it
-fetches the page with Django's test client, finds the stylesheets (`<link rel=stylesheet>`)
-and scripts (`<script src>`) served from STATIC_URL, reads them through the staticfiles
-finders, gzips each at level 6 and adds them up. Images and fonts are not counted. Prints a
-table; exits 1 when a page is over the budget.
+`member` user yet, after applying any pending migrations). It measures the twelve member pages
+of issue 11 as `member` (home, lessons, a lesson, documents, meetings, a meeting, notices, a
+notice, board, welfare, study, me; plus a document), on real ids of the demo data, then a few
+pages other accounts open often; a member page it cannot resolve is an error (exit 2).
+
+For every (account, page) pair it fetches the page with Django's test client, finds the
+stylesheets (`<link rel=stylesheet>`) and scripts (`<script src>`) served from STATIC_URL,
+reads them through the staticfiles finders, gzips each at level 6 and adds them up. Images
+and fonts are not counted. Prints a table; exits 1 when a page is over the budget, so CI
+(.ci/run, after `seed_demo`) fails on it.
 
 `measure(client, url)` is importable: tests/portal/test_page_weight.py uses it on test data.
 """
@@ -109,55 +114,96 @@ def measure(client, url: str) -> dict:
     return result
 
 
-def pages() -> list[tuple[str, str]]:
-    """(account, url) pairs measured on the demo data; account "" is anonymous."""
+# The twelve member pages of issue 11 (DESIGN "Performance budgets"); each must be measured.
+MEMBER_PAGES = (
+    "home",
+    "lessons",
+    "lesson",
+    "documents",
+    "meetings",
+    "meeting",
+    "notices",
+    "notice",
+    "board",
+    "welfare",
+    "study",
+    "me",
+)
+
+
+def member_pages(user) -> list[tuple[str, str]]:
+    """(page, url) for the twelve member pages as `user`, the detail pages on real ids of the
+    data: the heaviest micro-lesson, notice and meeting the user may open, and a document.
+    Raises LookupError when the data has no lesson, document, notice or meeting for them."""
+    from discussions.selectors import with_discussion_counts
+    from lessons.models import Lesson
+    from lessons.selectors import documents_visible_to, lessons_visible_to
+    from meetings.models import Meeting
+    from meetings.selectors.pages import meeting_visible_to
+    from notifications.selectors import notices_visible_to
+
+    lessons = with_discussion_counts(lessons_visible_to(user=user), user=user)
+    # The micro-lesson with the most text and comments (any lesson when there is none).
+    lesson = (
+        lessons.filter(kind=Lesson.Kind.MICRO).order_by("-reading_minutes", "-comment_count", "pk")
+    ).first() or lessons.order_by("-reading_minutes", "-comment_count", "pk").first()
+    document = documents_visible_to(user=user).order_by("-issued_on", "pk").first()
+    # The notice with the most comments: the heaviest notice page.
+    notice = (
+        with_discussion_counts(notices_visible_to(user=user), user=user)
+        .order_by("-comment_count", "-published_at")
+        .first()
+    )
+    # The heaviest meeting page a member opens: a held Party lesson with its minutes and
+    # reflections asked for, else the latest meeting they may open.
+    candidates = list(
+        Meeting.objects.filter(reflections_requested_at__isnull=False).order_by("pk")[:20]
+    ) + list(Meeting.objects.order_by("-starts_at")[:200])
+    meeting = next((m for m in candidates if meeting_visible_to(user, m)), None)
+    missing = [
+        name
+        for name, obj in (
+            ("lesson", lesson),
+            ("document", document),
+            ("notice", notice),
+            ("meeting", meeting),
+        )
+        if obj is None
+    ]
+    if missing:
+        raise LookupError(f"no {', '.join(missing)} that {user.username!r} may open in the data")
+    return [
+        ("home", "/"),
+        ("lessons", "/lessons/"),
+        ("lesson", lesson.get_absolute_url()),
+        ("documents", "/documents/"),
+        ("document", document.get_absolute_url()),
+        ("meetings", "/meetings/"),
+        ("meeting", meeting.get_absolute_url()),
+        ("notices", "/notices/"),
+        ("notice", notice.get_absolute_url()),
+        ("board", "/board/"),
+        ("welfare", "/welfare/"),
+        ("study", "/study/"),
+        ("me", "/me/"),
+    ]
+
+
+def pages() -> list[tuple[str, str, str]]:
+    """(page, account, url) measured on the demo data; account "" is anonymous. The twelve
+    member pages (and a document) as `member` first, then other pages people open often."""
     from branches.models import RoleAssignment
     from members.models import Member
 
-    member = Member.objects.select_related("branch").get(user__username="member")
-    out = [("member", "/")]
+    member = Member.objects.select_related("branch", "user").get(user__username="member")
+    out = [(name, "member", url) for name, url in member_pages(member.user)]
     if member.branch is not None:
-        out.append(("member", member.branch.get_absolute_url()))
-    # The notice with the most comments that `member` may read: the heaviest notice page.
-    from discussions.selectors import with_discussion_counts
-    from notifications.selectors import notices_visible_to
-
-    visible = with_discussion_counts(notices_visible_to(user=member.user), user=member.user)
-    notice = visible.order_by("-comment_count", "-published_at").first()
-    out.append(("member", "/notices/"))
-    if notice is not None:
-        out.append(("member", notice.get_absolute_url()))
-    out.append(("member", "/notifications/"))
-    # Study: the lists, /study/, and the demo micro-lesson with the most text and comments.
-    from lessons.models import Lesson
-    from lessons.selectors import lessons_visible_to
-
-    micro = (
-        with_discussion_counts(
-            lessons_visible_to(user=member.user).filter(kind=Lesson.Kind.MICRO), user=member.user
-        )
-        .order_by("-reading_minutes", "-comment_count", "pk")
-        .first()
-    )
-    out.append(("member", "/lessons/"))
-    if micro is not None:
-        out.append(("member", micro.get_absolute_url()))
-    out.append(("member", "/study/"))
-    out.append(("member", "/documents/"))
-    out.append(("member", "/board/"))
-    # Meetings: the list and the heaviest meeting page `member` opens (the held Party lesson
-    # with its minutes and reflections asked for), decisions and welfare.
-    from meetings.models import Meeting
-
-    out.append(("member", "/meetings/"))
-    asked = Meeting.objects.filter(reflections_requested_at__isnull=False).order_by("pk").first()
-    if asked is not None:
-        out.append(("member", asked.get_absolute_url()))
-    out.append(("member", "/decisions/"))
-    out.append(("member", "/welfare/"))
-    out.append(("office", "/"))
-    out.append(("secretary", "/"))
-    out.append(("secretary", "/board/"))
+        out.append(("branch", "member", member.branch.get_absolute_url()))
+    out.append(("inbox", "member", "/notifications/"))
+    out.append(("decisions", "member", "/decisions/"))
+    out.append(("home", "office", "/"))
+    out.append(("home", "secretary", "/"))
+    out.append(("board", "secretary", "/board/"))
     assignment = (
         RoleAssignment.objects.filter(
             user__username="secretary", role=RoleAssignment.Role.SECRETARY
@@ -167,10 +213,10 @@ def pages() -> list[tuple[str, str]]:
         .first()
     )
     if assignment is not None:
-        out.append(("secretary", assignment.organization.get_absolute_url()))
-    out.append(("secretary", "/meetings/ledger/"))
-    out.append(("reviewer", "/"))
-    out.append(("", "/accounts/login/"))
+        out.append(("branch", "secretary", assignment.organization.get_absolute_url()))
+    out.append(("ledger", "secretary", "/meetings/ledger/"))
+    out.append(("home", "reviewer", "/"))
+    out.append(("login", "", "/accounts/login/"))
     return out
 
 
@@ -219,12 +265,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot prepare the demo data: {exc}", file=sys.stderr)
         return 2
 
+    try:
+        measured_pages = pages()
+    except LookupError as exc:
+        print(f"Cannot measure every member page: {exc}", file=sys.stderr)
+        return 2
+
     users = get_user_model().objects
-    header = f"{'page':<28} {'account':<10} {'html':>7} {'css':>7} {'js':>7} {'total gz':>9}"
+    header = (
+        f"{'page':<10} {'url':<22} {'account':<10} {'html':>7} {'css':>7} {'js':>7} "
+        f"{'total gz':>9} {'KB':>6}"
+    )
     print(header)
     print("-" * len(header))
     over = []
-    for account, url in pages():
+    for name, account, url in measured_pages:
         client = Client()
         if account:
             client.force_login(users.get(username=account))
@@ -233,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         if flag:
             over.append((account or "anonymous", url, result["total"]))
         print(
-            f"{url:<28} {account or 'anonymous':<10} {result['html']:>7} {result['css']:>7} "
-            f"{result['js']:>7} {result['total']:>9}{flag}"
+            f"{name:<10} {url:<22} {account or 'anonymous':<10} {result['html']:>7} "
+            f"{result['css']:>7} {result['js']:>7} {result['total']:>9} "
+            f"{result['total'] / 1024:>6.1f}{flag}"
         )
     print("-" * len(header))
     print(f"budget: {budget} bytes ({budget / 1024:g} KB) per page, gzip level {GZIP_LEVEL}")

@@ -150,7 +150,11 @@ def test_picture_before_renditions_exist_shows_the_original(django_assert_num_qu
     name = store("sites/fresh.jpg")
     with django_assert_num_queries(0):
         html = render('{% picture site.photo alt="" %}', site=ProjectSite(name="x", photo=name))
-    assert html == '<img src="/media/sites/fresh.jpg" alt="" loading="lazy" decoding="async">'
+    # The intrinsic size as width and height: the browser keeps the image's place meanwhile.
+    assert html == (
+        '<img src="/media/sites/fresh.jpg" alt="" width="1200" height="800" loading="lazy" '
+        'decoding="async">'
+    )
 
 
 @pytest.mark.django_db
