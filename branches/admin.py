@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -82,6 +83,7 @@ class ProjectSiteAdmin(ScopedModelAdmin):
         "organization",
         "opened_on",
         "closed_on",
+        "members_link",
     ]
     list_filter = ["coverage", "province", "organization"]
     search_fields = ["name", "province", "place"]
@@ -97,13 +99,47 @@ class ProjectSiteAdmin(ScopedModelAdmin):
         "opened_on",
         "closed_on",
         "photo",
+        "members_link",
     ]
+    readonly_fields = ["members_link"]
+
+    @admin.display(description=_("members"))
+    def members_link(self, obj):
+        """The members' page of the site: re-homing once it is closed, attaching while open
+        (the page lives in `members`; only its URL name is known here)."""
+        if obj is None or obj.pk is None:
+            return "—"
+        if obj.closed_on:
+            return format_html(
+                '<a href="{}">{}</a>',
+                reverse("members:site_rehome", args=[obj.pk]),
+                _("Re-home the members"),
+            )
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("members:site_attach", args=[obj.pk]),
+            _("Attach members"),
+        )
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in self.fields if f in form.cleaned_data}
+        data = {
+            f: form.cleaned_data[f]
+            for f in self.fields
+            if f in form.cleaned_data and f not in self.readonly_fields
+        }
         if change:
             changed = {f: v for f, v in data.items() if f in form.changed_data}
             site = services.site_update(site=obj, by=request.user, fields=changed)
+            if changed.get("closed_on"):
+                self.message_user(
+                    request,
+                    format_html(
+                        '{} <a href="{}">{}</a>',
+                        _("The site is closed."),
+                        reverse("members:site_rehome", args=[site.pk]),
+                        _("Re-home its members"),
+                    ),
+                )
         else:
             site = services.site_open(by=request.user, **data)
         obj.__dict__.update(site.__dict__)

@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -23,6 +24,7 @@ from .models import (
     TRANSFER_OPEN_Q,
     ActivityFact,
     ContactAttempt,
+    Invitation,
     JoinRequest,
     Member,
     OutreachCase,
@@ -741,3 +743,108 @@ class OutreachCaseAdmin(ScopedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- invitations ---------------------------------------------------------------------------------
+
+
+class InvitationStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return Invitation.State.choices
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        value = self.value()
+        if value == Invitation.State.REVOKED:
+            return queryset.filter(revoked_at__isnull=False)
+        if value == Invitation.State.USED:
+            return queryset.filter(used_at__isnull=False)
+        open_q = Q(used_at__isnull=True, revoked_at__isnull=True)
+        if value == Invitation.State.EXPIRED:
+            return queryset.filter(open_q, expires_at__lte=now)
+        if value == Invitation.State.PENDING:
+            return queryset.filter(open_q, expires_at__gt=now)
+        return queryset
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ScopedModelAdmin):
+    """The invitations of the user's subtree, read-only (the token is never shown: only its
+    hash is kept). They are made on the branch's invitations page; withdrawn here or there."""
+
+    scope_field = "branch"
+    list_display = [
+        "__str__",
+        "branch",
+        "state",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "used_by",
+        "used_at",
+    ]
+    list_filter = [InvitationStateFilter]
+    search_fields = ["email", "real_name", "branch__name", "used_by__username"]
+    list_select_related = ["branch", "created_by", "used_by"]
+    date_hierarchy = "created_at"
+    actions = ["revoke"]
+    readonly_fields = [
+        "branch",
+        "email",
+        "real_name",
+        "status",
+        "category",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "emailed_at",
+        "used_at",
+        "used_by",
+        "member",
+        "revoked_at",
+        "revoked_by",
+        "page",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        return Invitation.State(obj.state_at(timezone.now())).label
+
+    @admin.display(description=_("invitations page"))
+    def page(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("members:invitations_branch", args=[obj.branch_id]),
+            _("Invite to this branch"),
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Withdraw the selected invitations"), permissions=["change"])
+    def revoke(self, request, queryset):
+        now = timezone.now()
+        pending = list(
+            queryset.filter(
+                used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+            ).select_related("branch")
+        )
+        n = _decide_each(request, pending, services.invitation_revoke, _key="invitation")
+        if n:
+            messages.success(
+                request,
+                ngettext("%(n)d invitation withdrawn.", "%(n)d invitations withdrawn.", n)
+                % {"n": n},
+            )
+        else:
+            messages.info(request, _("Only pending invitations can be withdrawn."))

@@ -27,6 +27,25 @@ class MembersConfig(AppConfig):
         kinds.register("join_requested", _("Join request: %(subject)s"))
         kinds.register("join_approved", _("Welcome, your join request is approved: %(subject)s"))
         kinds.register("join_refused", _("Join request refused: %(subject)s"))
+        kinds.register(
+            "site_members_participate",
+            _("Your project site closed; you now take part in a branch: %(subject)s"),
+        )
+        kinds.register("site_members_attached", _("You are attached to a site: %(subject)s"))
+        timeline.register(
+            "site_members_transferred",
+            _("Closed site %(site)s: %(n)s transfers to %(to)s released"),
+        )
+        timeline.register(
+            "site_members_participate",
+            _("Closed site %(site)s: %(n)s members now take part in %(to)s"),
+        )
+        timeline.register(
+            "site_members_attached",
+            _("Site %(site)s: %(n)s members attached, taking part in %(to)s"),
+        )
+        kinds.register("invitation_accepted", _("Invitation accepted: %(subject)s"))
+        kinds.register("invitation_welcome", _("Welcome to %(subject)s"))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "member", ("view",)))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "participation", ("view",)))
         roles.grant(roles.ALL_ROLES, roles.crud("members", "activityfact", ("view",)))
@@ -46,6 +65,7 @@ class MembersConfig(AppConfig):
             roles.crud("members", "transfer", ("view", "add", "change"))
             + roles.crud("members", "joinrequest", ("view", "change")),
         )
+        roles.grant(roles.ALL_ROLES, roles.crud("members", "invitation", ("view", "change")))
         roles.grant(
             roles.ALL_ROLES,
             roles.crud("members", "outreachcase", ("view",))

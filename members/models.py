@@ -476,3 +476,103 @@ class ContactAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.member_id} {self.get_channel_display()} {self.at:%Y-%m-%d}"
+
+
+class Invitation(TimeStampedModel):
+    """A branch invites someone to register with it, by e-mail or by a link handed over (in
+    person, in a chat group). The link carries a random token that works once and expires;
+    only its SHA-256 hash is stored. The invitee sets a password and becomes a member."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        USED = "used", _("used")
+        EXPIRED = "expired", _("expired")
+        REVOKED = "revoked", _("revoked")
+
+    branch = models.ForeignKey(
+        Organization,
+        verbose_name=_("branch"),
+        on_delete=models.PROTECT,
+        related_name="invitations",
+    )
+    email = models.EmailField(
+        _("e-mail"), blank=True, help_text=_("Empty for a link handed over in person.")
+    )
+    real_name = models.CharField(_("real name"), max_length=60, blank=True)
+    status = models.CharField(
+        _("membership"), max_length=16, choices=Member.Status.choices, blank=True
+    )
+    category = models.CharField(
+        _("category"), max_length=16, choices=Member.Category.choices, blank=True
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    created_by = _user_fk(_("invited by"), "+")
+    expires_at = models.DateTimeField(_("expires at"))
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    used_by = _user_fk(_("used by"), "+")
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = _user_fk(_("revoked by"), "+")
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_used_or_revoked",
+                violation_error_message=_("An invitation is either used or revoked, not both."),
+            ),
+            models.CheckConstraint(
+                condition=Q(used_by__isnull=True) | Q(used_at__isnull=False),
+                name="invitation_used_dated",
+            ),
+            models.CheckConstraint(
+                condition=Q(member__isnull=True) | Q(used_at__isnull=False),
+                name="invitation_member_when_used",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_by__isnull=True) | Q(revoked_at__isnull=False),
+                name="invitation_revoked_dated",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="invitation_expires_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=~Q(token_hash=""),
+                name="invitation_token_hash_set",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["", "full", "probationary"]),
+                name="invitation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=["", "office", "front_line", "remote"]),
+                name="invitation_category_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["branch", "-created_at"], name="invitation_branch_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email or self.real_name or _('link')} → {self.branch}"
+
+    def state_at(self, now) -> str:
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if self.used_at is not None:
+            return self.State.USED
+        if self.expires_at <= now:
+            return self.State.EXPIRED
+        return self.State.PENDING

@@ -1,3 +1,5 @@
+import smtplib
+
 from celery import shared_task
 
 from . import services
@@ -13,3 +15,15 @@ def flag_overdue_transfers() -> int:
 def update_contact_status() -> dict:
     """Daily: the lost-contact radar. Idempotent (writes only the statuses that change)."""
     return services.members_update_contact_status()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=60,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def send_invitation_email(invitation_id: int, raw_token: str) -> bool:
+    """The invitation's mail, once (the row is stamped when the server takes it)."""
+    return services.invitation_email_send(invitation_id=invitation_id, raw_token=raw_token)

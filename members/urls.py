@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_invitations, views_sites
 
 app_name = "members"
 
@@ -25,4 +25,28 @@ urlpatterns = [
     path("members/cases/<int:case_id>/", views.case, name="case"),
     path("members/cases/<int:case_id>/attempt/", views.case_attempt, name="case_attempt"),
     path("members/cases/<int:case_id>/close/", views.case_close, name="case_close"),
+    path("members/invitations/", views_invitations.invitations, name="invitations"),
+    path(
+        "members/invitations/<int:branch_id>/",
+        views_invitations.invitations_branch,
+        name="invitations_branch",
+    ),
+    path(
+        "members/invitations/<int:branch_id>/new/",
+        views_invitations.invitation_new,
+        name="invitation_new",
+    ),
+    path(
+        "members/invitations/revoke/<int:invitation_id>/",
+        views_invitations.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path(
+        "members/invite/<str:token>/",
+        views_invitations.invitation_accept,
+        name="invitation_accept",
+    ),
+    path("members/sites/", views_sites.sites, name="sites"),
+    path("members/sites/<int:site_id>/rehome/", views_sites.site_rehome, name="site_rehome"),
+    path("members/sites/<int:site_id>/attach/", views_sites.site_attach, name="site_attach"),
 ]

@@ -1,6 +1,19 @@
 """Writes on members: their records and participations (`records`), transfers of their
-registration (`transfers`) and join requests (`joins`). Import from here."""
+registration (`transfers`), join requests (`joins`) and invitations (`invitations`). Import
+from here."""
 
+from .invitations import (
+    INVITATION_SESSION_KEY,
+    InvitationRefused,
+    invitation_accept,
+    invitation_check,
+    invitation_create,
+    invitation_email_send,
+    invitation_path,
+    invitation_pending,
+    invitation_revoke,
+    member_refusal,
+)
 from .joins import (
     join_request_approve,
     join_request_refuse,
@@ -20,6 +33,7 @@ from .records import (
     participation_start,
 )
 from .register import IMPORT_COLUMNS, ImportRejected, members_import, read_rows
+from .sites import REHOME_ACTIONS, site_attach, site_rehome
 from .transfers import (
     transfer_accept,
     transfer_refuse,
@@ -31,10 +45,20 @@ from .transfers import (
 
 __all__ = [
     "IMPORT_COLUMNS",
+    "INVITATION_SESSION_KEY",
     "MEMBER_FIELDS",
     "OWN_FIELDS",
+    "REHOME_ACTIONS",
     "ImportRejected",
+    "InvitationRefused",
     "contact_cutoffs",
+    "invitation_accept",
+    "invitation_check",
+    "invitation_create",
+    "invitation_email_send",
+    "invitation_path",
+    "invitation_pending",
+    "invitation_revoke",
     "join_request_approve",
     "join_request_refuse",
     "join_request_send",
@@ -42,6 +66,7 @@ __all__ = [
     "member_activity_record",
     "member_create",
     "member_own_update",
+    "member_refusal",
     "member_update",
     "members_import",
     "members_update_contact_status",
@@ -51,6 +76,8 @@ __all__ = [
     "participation_end",
     "participation_start",
     "read_rows",
+    "site_attach",
+    "site_rehome",
     "transfer_accept",
     "transfer_refuse",
     "transfer_release",

@@ -21,6 +21,7 @@ from branches.services import role_assign
 from members.models import (
     ActivityFact,
     ContactAttempt,
+    Invitation,
     JoinRequest,
     Member,
     OutreachCase,
@@ -28,6 +29,9 @@ from members.models import (
     Transfer,
 )
 from members.services import (
+    invitation_create,
+    invitation_path,
+    invitation_revoke,
     join_request_refuse,
     join_request_send,
     member_activity_record,
@@ -296,6 +300,8 @@ def seed(ctx: DemoContext) -> None:
     _logins(ctx)
     transfers_and_join_requests(ctx)
     outreach_cases(ctx)
+    site_lifecycle(ctx)
+    invitations(ctx)
 
 
 def _create(ctx: DemoContext, spec: Spec) -> Member:
@@ -516,6 +522,7 @@ def bulk(ctx: DemoContext, *, members: int) -> None:
                 "Run `manage.py flush` (or recreate the database) to seed a different --members."
             )
         ctx.log(f"bulk members: {present} already there")
+        bulk_transfers_and_cases(ctx, members=members)
         return
 
     rng = ctx.rng(f"members-bulk-{members}")
@@ -536,6 +543,7 @@ def bulk(ctx: DemoContext, *, members: int) -> None:
         bar.update(len(buffer))
     bar.close()
     ctx.bulk["members"] = rows
+    bulk_transfers_and_cases(ctx, members=members)
 
 
 def _bulk_spec(ctx: DemoContext, rng: random.Random, branch, i: int, username: str) -> dict:
@@ -721,3 +729,239 @@ def outreach_cases(ctx: DemoContext) -> None:
             )
         OutreachCase.objects.filter(pk=case.pk).update(created_at=opened, updated_at=opened)
         ctx.count("outreach cases")
+
+
+def invitations(ctx: DemoContext) -> None:
+    """`secretary`'s branch invitations, one of each state: a link made yesterday and still
+    pending, an e-mail invitation used a month ago by a member of the branch, one expired and
+    one withdrawn. Through the services by `secretary`, on their own clock (no mail leaves:
+    the mailed one is used before its transaction commits)."""
+    secretary = ctx.members["secretary"]
+    branch = secretary.branch
+    if Invitation.objects.filter(branch=branch).exists():
+        return
+    by = secretary.user
+    _, raw_token = invitation_create(by=by, branch=branch, now=ctx.days_ago(1))
+    ctx.log(f"pending invitation to {branch.name}: {invitation_path(raw_token)}")
+    joined = (
+        Member.objects.filter(branch=branch, user__username__startswith="demo")
+        .select_related("user")
+        .order_by("-pk")
+        .first()
+    )
+    used, _ = invitation_create(
+        by=by,
+        branch=branch,
+        email=joined.user.email or f"{joined.user.username}@example.com",
+        real_name=joined.real_name,
+        category=joined.category,
+        now=ctx.days_ago(32),
+    )
+    Invitation.objects.filter(pk=used.pk).update(
+        emailed_at=ctx.days_ago(32),
+        used_at=ctx.days_ago(30),
+        used_by=joined.user,
+        member=joined,
+    )
+    invitation_create(by=by, branch=branch, real_name="李晓东", now=ctx.days_ago(20))
+    withdrawn, _ = invitation_create(
+        by=by, branch=branch, email="zhaomin@example.com", now=ctx.days_ago(6)
+    )
+    Invitation.objects.filter(pk=withdrawn.pk).update(emailed_at=ctx.days_ago(6))
+    invitation_revoke(invitation=withdrawn, by=by, now=ctx.days_ago(5))
+    ctx.count("invitations", 4)
+
+
+# --------------------------------------------------------------------------------------------
+# Project-site lifecycle (small demo) and bulk transfers and outreach cases
+# --------------------------------------------------------------------------------------------
+
+# key, name, province, place, altitude, coverage, opened / closed (days ago)
+CLOSED_SITE = ("delingha", "德令哈风电场项目部", "青海", "海西州德令哈市", 2980, "weak", 560, 12)
+NEW_SITE = ("gonghe", "共和光伏产业园项目部", "青海", "海南州共和县", 2850, "weak", 20, None)
+
+
+def site_lifecycle(ctx: DemoContext) -> None:
+    """In `secretary`'s joint branch: a site closed 12 days ago with five members, one already
+    re-homed (taking part in the mobile branch), four still on `secretary`'s worklist; and a
+    small site opened 20 days ago whose two members, registered with the mobile branch, were
+    attached to it and take part in the joint branch. Through the services, as the people
+    concerned would."""
+    from branches.models import ProjectSite
+    from branches.services import site_close, site_open
+    from members.services import member_update, site_attach, site_rehome
+
+    joint = ctx.orgs["c1_joint"]
+    key, name, province, place, altitude, coverage, opened, closed = CLOSED_SITE
+    if ProjectSite.objects.filter(organization=joint, name=name).exists():
+        ctx.sites[key] = ProjectSite.objects.get(organization=joint, name=name)
+        ctx.sites[NEW_SITE[0]] = ProjectSite.objects.filter(
+            organization=joint, name=NEW_SITE[1]
+        ).first()
+        return
+    secretary = ctx.members["secretary"].user
+    busy = set(
+        Transfer.objects.filter(
+            state__in=[Transfer.State.REQUESTED, Transfer.State.RELEASED]
+        ).values_list("member_id", flat=True)
+    )
+    role_holders = set(RoleAssignment.objects.values_list("user_id", flat=True))
+
+    def free(branch_key: str, sites: tuple[str, ...], n: int) -> list[Member]:
+        found = list(
+            Member.objects.filter(
+                user__username__startswith="demo",
+                branch=ctx.orgs[branch_key],
+                project_site__in=[ctx.sites[s] for s in sites],
+                archived_at__isnull=True,
+            )
+            .exclude(pk__in=busy)
+            .exclude(user_id__in=role_holders)
+            .select_related("user", "branch")
+            .order_by("user__username")[:n]
+        )
+        if len(found) < n:
+            raise CommandError(f"not enough demo members in {branch_key} for the site demo")
+        return found
+
+    site = site_open(
+        by=ctx.admin,
+        organization=joint,
+        name=name,
+        province=province,
+        opened_on=ctx.date_ago(opened),
+        place=place,
+        altitude_m=altitude,
+        coverage=coverage,
+    )
+    leaving = free("c1_joint", ("golmud", "xining"), 5)
+    for m in leaving:
+        member_update(member=m, by=ctx.admin, fields={"project_site": site})
+    site = site_close(site=site, by=ctx.admin, on=ctx.date_ago(closed))
+    site_rehome(
+        site=site,
+        by=secretary,
+        members=leaving[:1],
+        action="participate",
+        target=ctx.orgs["c1_mobile"],
+        reason="德令哈项目完工，随机械化施工队转场",
+    )
+    ctx.sites[key] = site
+    ctx.count("project sites")
+    ctx.count("participations")
+
+    key, name, province, place, altitude, coverage, opened, _closed = NEW_SITE
+    new_site = site_open(
+        by=ctx.admin,
+        organization=joint,
+        name=name,
+        province=province,
+        opened_on=ctx.date_ago(opened),
+        place=place,
+        altitude_m=altitude,
+        coverage=coverage,
+    )
+    site_attach(
+        site=new_site,
+        by=ctx.admin,
+        members=free("c1_mobile", ("kangding", "golmud"), 2),
+        branch=joint,
+        note="共和光伏项目党员少，参加青藏联合支部活动",
+    )
+    ctx.sites[key] = new_site
+    ctx.count("project sites")
+    ctx.count("participations", 2)
+
+
+BULK_MARK = "（批量演示）"
+TRANSFER_SHARE = 0.01  # of the bulk members, a transfer each, in every state
+CASE_SHARE = 0.02  # of the bulk members, an outreach case each (a third closed)
+
+
+def bulk_transfers_and_cases(ctx: DemoContext, *, members: int) -> None:
+    """Transfers in every state for 1 % of the bulk members (to or from another branch of
+    their company; an accepted one came in from there) and outreach cases with one to three
+    contact attempts for 2 %, taken among those not in touch. Set-based: one read of the bulk
+    members, then `bulk_create`."""
+    if Transfer.objects.filter(reason__endswith=BULK_MARK).exists():
+        return
+    rows = [r for r in bulk_members(ctx) if r[1] is not None]
+    branches = {b.id: b for b in bulk_branches(ctx)}
+    if not rows or not branches:
+        return
+    rng = ctx.rng(f"transfers-bulk-{members}")
+    by_company: dict[int, list[int]] = {}
+    for b in branches.values():
+        by_company.setdefault(b.company_id, []).append(b.id)
+    states = list(Transfer.State)
+    step = max(1, round(1 / TRANSFER_SHARE))
+    transfers = []
+    for i, (member_id, branch_id, _category) in enumerate(rows[::step]):
+        company = branches[branch_id].company_id if branch_id in branches else None
+        others = [b for b in by_company.get(company, []) if b != branch_id]
+        if not others:
+            continue
+        other = rng.choice(others)
+        state = states[i % len(states)]
+        asked = ctx.days_ago(rng.uniform(3, 120))
+        released = asked + timedelta(days=rng.uniform(0.5, 5))
+        closed = released + timedelta(days=rng.uniform(0.5, 10))
+        accepted = state == Transfer.State.ACCEPTED
+        transfers.append(
+            Transfer(
+                member_id=member_id,
+                # An accepted transfer brought the member here from a sibling branch.
+                from_branch_id=other if accepted else branch_id,
+                to_branch_id=branch_id if accepted else other,
+                state=state,
+                reason="项目转场" + BULK_MARK,
+                requested_at=asked,
+                released_at=released if state in ("released", "accepted") else None,
+                closed_at=closed if state in ("accepted", "refused", "withdrawn") else None,
+                refusal_reason="暂不接收" if state == "refused" else "",
+            )
+        )
+    Transfer.objects.bulk_create(transfers, batch_size=BATCH)
+    ctx.count("transfers", len(transfers))
+
+    first = rows[0][0]
+    away = list(
+        Member.objects.filter(
+            pk__gte=first,
+            branch__isnull=False,
+            archived_at__isnull=True,
+            contact_status__in=[Contact.AT_RISK, Contact.LOST, Contact.INVISIBLE],
+        )
+        .order_by("pk")
+        .values_list("pk", "branch_id")
+    )
+    wanted = max(1, round(members * CASE_SHARE))
+    picked = away[:: max(1, len(away) // wanted)][:wanted]
+    cases = []
+    for i, (member_id, branch_id) in enumerate(picked):
+        opened = ctx.days_ago(rng.uniform(5, 150))
+        closing = i % 3 == 0
+        cases.append(
+            OutreachCase(
+                member_id=member_id,
+                organization_id=branch_id,
+                opened_at=opened,
+                closed_at=opened + timedelta(days=rng.uniform(3, 30)) if closing else None,
+                result=OutreachCase.Result.FOUND if closing else "",
+                note="雷达提示失联，支部安排联系" + BULK_MARK,
+            )
+        )
+    OutreachCase.objects.bulk_create(cases, batch_size=BATCH)
+    attempts = [
+        ContactAttempt(
+            case_id=case.pk,
+            at=case.opened_at + timedelta(days=days),
+            channel=channel,
+            result=result,
+        )
+        for i, case in enumerate(cases)
+        for days, channel, result in ATTEMPTS[: 1 + i % 3]
+    ]
+    ContactAttempt.objects.bulk_create(attempts, batch_size=BATCH)
+    ctx.count("outreach cases", len(cases))
+    ctx.count("contact attempts", len(attempts))
