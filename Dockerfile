@@ -13,7 +13,7 @@ WORKDIR /app
 
 # gettext: msgfmt for compilemessages. psycopg2-binary and pillow come as wheels, so no compiler.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gettext \
+    && apt-get install -y --no-install-recommends gettext fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 # The project is not an installable package (packages = []): install its pinned runtime

@@ -110,13 +110,13 @@ class MeetingAdmin(PublishButtonMixin, ScopedModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "kind", "organization", "starts_at", "status", "held_offline", "published_at"]  # fmt: skip
     list_filter = ["kind", "status", "held_offline", "format", "organization"]
-    search_fields = ["title", "place"]
+    search_fields = ["title", "place", "=short_code"]
     date_hierarchy = "starts_at"
     autocomplete_fields = ["organization", "host", "recorder", "lessons"]
     list_select_related = ["organization"]
     inlines = [AttendanceInline]
     actions = ["publish", "cancel", "mark_held", "confirm_minutes", "record_offline"]
-    readonly_fields = ["status", "published_at", "held_offline", "entered_at", "cancelled_reason"]
+    readonly_fields = ["status", "published_at", "held_offline", "entered_at", "cancelled_reason", "short_code"]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["organization", "kind", "title", "agenda", "lessons"]}),
         (
@@ -133,6 +133,7 @@ class MeetingAdmin(PublishButtonMixin, ScopedModelAdmin):
                     "held_offline",
                     "entered_at",
                     "cancelled_reason",
+                    "short_code",
                 ]
             },
         ),

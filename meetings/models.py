@@ -1,6 +1,8 @@
 """Activity sync (活动同步): the "three meetings and one lesson" and themed Party days —
 meetings, their expected attendees' answers and sign-ins, and the reminders sent for them."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -11,6 +13,19 @@ from branches.models import Organization
 from core.models import TimeStampedModel
 from core.richtext import RichTextField
 from core.uploads import CheckedFileField, CheckedImageField
+
+#: The short code printed on a paper pack's sign-in sheet: no 0/O or 1/I to misread.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+SHORT_CODE_LENGTH = 6
+
+
+def random_short_code() -> str:
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _i in range(SHORT_CODE_LENGTH))
+
+
+def normalize_short_code(value: str) -> str:
+    """What a secretary types, read the way it is printed: upper case, no spaces or dashes."""
+    return "".join((value or "").split()).replace("-", "").upper()
 
 
 class Meeting(TimeStampedModel):
@@ -118,6 +133,15 @@ class Meeting(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    short_code = models.CharField(
+        _("short code"),
+        max_length=SHORT_CODE_LENGTH,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Printed on the paper sign-in sheet; the sheet is entered by this code."),
+    )
 
     class Meta:
         verbose_name = _("meeting")
@@ -163,6 +187,16 @@ class Meeting(TimeStampedModel):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        # An identifier, like a slug: every meeting saved gets its code (rows made with
+        # bulk_create get one when announced or printed, `services.packs`).
+        if not self.short_code:
+            self.short_code = unused_short_code()
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "short_code"}
+        super().save(*args, **kwargs)
+
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
@@ -177,6 +211,14 @@ class Meeting(TimeStampedModel):
     @property
     def counts_in_cadence(self) -> bool:
         return self.status == self.Status.HELD and self.kind != self.Kind.OTHER
+
+
+def unused_short_code() -> str:
+    """A random short code no meeting has (32^6 codes: a retry is rare, two are rarer)."""
+    while True:
+        code = random_short_code()
+        if not Meeting.objects.filter(short_code=code).exists():
+            return code
 
 
 class MeetingAttachment(models.Model):
@@ -285,7 +327,21 @@ class Reflection(TimeStampedModel):
         on_delete=models.CASCADE,
         related_name="meeting_reflections",
     )
-    body = models.TextField(_("reflection"))
+    body = models.TextField(_("reflection"), blank=True)
+    photo = CheckedImageField(
+        _("photo of the handwritten reflection"),
+        upload_to="meetings/reflections/%Y/%m/",
+        blank=True,
+        help_text=_("From a paper sign-in sheet: the reflection as written by hand."),
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered from the paper sheet by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("reflection")
@@ -293,7 +349,9 @@ class Reflection(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["meeting", "author"], name="reflection_once"),
-            models.CheckConstraint(condition=~Q(body=""), name="reflection_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(body="") | ~Q(photo=""), name="reflection_not_empty"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-from .views import cadence, calendar, minutes, pages, reflections
+from .views import cadence, calendar, minutes, packs, pages, reflections
 
 app_name = "meetings"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     *minutes.urlpatterns,
     *reflections.urlpatterns,
     *calendar.urlpatterns,
+    *packs.urlpatterns,
 ]

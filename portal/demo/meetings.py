@@ -34,6 +34,7 @@ from django.utils import timezone
 from branches.models import Organization, RoleAssignment
 from branches.services import timeline_record
 from core.uploads import validate_image
+from lessons.models import Lesson
 from meetings import selectors
 from meetings import services as meeting_services
 from meetings.models import Attendance, Meeting, Reflection
@@ -335,11 +336,13 @@ def _around_today(ctx: DemoContext) -> None:
     starts = at(today - timedelta(days=3), 10)
     if not _exists(joint, "那曲项目部党员学习会", starts):
         meeting = meeting_services.meeting_create(
-            by=secretary, organization=joint, kind=Kind.OTHER, title="那曲项目部党员学习会",
+            by=secretary, organization=joint, kind=Kind.PARTY_LESSON, title="那曲项目部党员学习会",
             starts_at=starts, ends_at=starts + timedelta(hours=1, minutes=30),
             place="那曲物流园区项目部会议室", format=Format.ON_SITE, host=secretary, recorder=recorder_user,
             agenda="<p>学习安全生产责任制，观看警示教育片。</p>",
+            lessons=Lesson.objects.filter(organization=joint, title__startswith="高原先锋事迹")[:1],
         )  # fmt: skip
+        # Printed as a paper pack before the trip (its short code is on the sign-in sheet).
         Meeting.objects.filter(pk=meeting.pk).update(published_at=starts - timedelta(days=4))
         ctx.count("meetings")
 
