@@ -39,6 +39,8 @@ bench: install
 	  *) echo "reminder benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
 	@case "$$DATABASE_URL" in postgres*) $(PY) tests/bench/radar.py --members 100000 ;; \
 	  *) echo "radar benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
+	@case "$$DATABASE_URL" in postgres*) $(PY) tests/bench/review_dashboard.py --members 100000 ;; \
+	  *) echo "dashboard benchmark skipped: set DATABASE_URL=postgres://... to run it" ;; esac
 
 lint: install
 	$(PY) -m ruff check .

@@ -51,6 +51,24 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=19, minute=0),
     },
+    # The committee dashboard's rollup: every reporting organisation's figures for the
+    # current and previous month, quarter and year.
+    "reports-refresh-figures": {
+        "task": "reports.tasks.refresh_figures",
+        "schedule": crontab(minute=7),
+    },
+    # Five-star branch ratings of the current year from the latest figures (the committee's
+    # decisions kept); after the nightly contact radar.
+    "reports-compute-ratings": {
+        "task": "reports.tasks.compute_ratings",
+        "schedule": crontab(hour=4, minute=10),
+    },
+    # Activity reports: "due soon" and "overdue" reminders (once each per branch and period),
+    # overdue reports flagged for the reviewers.
+    "reports-remind": {
+        "task": "reports.tasks.remind_reports",
+        "schedule": crontab(hour=8, minute=45),
+    },
     "portal-clear-expired-sessions": {
         "task": "portal.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=30),

@@ -7,9 +7,13 @@ from branches.models import Organization, RoleAssignment
 from decisions import selectors as decision_selectors
 from discussions import selectors as discussion_selectors
 from lessons import selectors as lesson_selectors
+from meetings.selectors import packs as pack_selectors
 from meetings.selectors import pages as meeting_selectors
 from members import selectors as member_selectors
+from members import selectors_sites as member_site_selectors
 from notifications import selectors as notification_selectors
+from reports.selectors import dashboard as review_selectors
+from reports.selectors import reports as report_selectors
 from welfare import selectors as welfare_selectors
 
 
@@ -37,16 +41,31 @@ def home_for_user(*, user) -> dict:
     context["answered_posts"] = discussion_selectors.my_answered_posts(user)
     if assignments:
         paths = scope.managed_paths(user)
+        # Closed sites with members still to re-home join this count (no query of their own).
         counts = Organization.objects.filter(scope.subtree_q(paths)).aggregate(
-            organizations=Count("pk"),
+            organizations=Count("pk", distinct=True),
+            sites_to_rehome=Count(
+                "sites",
+                distinct=True,
+                filter=Q(sites__in=member_site_selectors.closed_sites_pending().values("pk")),
+            ),
         )
         context["worklist"] = {
             "assignments": assignments,
             "organizations": counts["organizations"],
+            # Paper packs to print for the sites without network (one query, none without a
+            # managing role).
+            "offline_sites": list(pack_selectors.sites_without_coverage(user=user)[:5]),
+            "sites_to_rehome": counts["sites_to_rehome"],
+            # Activity reports due or returned, reports to review (one query).
+            "reports": report_selectors.worklist(user=user, assignments=assignments),
             **member_selectors.contact_status_counts(
                 organizations=[a.organization for a in assignments]
             ),
         }
+        if scope.has_role(user, scope.REVIEW_ROLES):
+            # The committee dashboard's card: silent branches, reports to review (one query).
+            context["worklist"]["review"] = review_selectors.home_card(user=user)
     return context
 
 

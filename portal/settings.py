@@ -315,6 +315,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
+        # The service worker (/sw.js) and the web app manifest (portal.offline).
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
         "media-src": ["'self'"],
         "frame-src": ["'none'"],
         "frame-ancestors": ["'none'"],
@@ -376,6 +379,8 @@ NETBRANCH_WELFARE_FOLLOW_UP_DAYS = env.int("NETBRANCH_WELFARE_FOLLOW_UP_DAYS", d
 NETBRANCH_VOTE_DAYS = env.int("NETBRANCH_VOTE_DAYS", default=7)
 # Members: a transfer still waiting after this many days is flagged overdue.
 NETBRANCH_TRANSFER_OVERDUE_DAYS = env.int("NETBRANCH_TRANSFER_OVERDUE_DAYS", default=30)
+# Members: an invitation link (by e-mail or handed over) works once, for this many days.
+NETBRANCH_INVITATION_DAYS = env.int("NETBRANCH_INVITATION_DAYS", default=14)
 # Members: the daily radar calls a member "at risk" after this many days without taking part
 # (studying, attending, posting, serving) and "lost contact" after the second number when they
 # have not logged in either ("invisible" when they still log in).
@@ -387,7 +392,25 @@ NETBRANCH_CONTACT_LOST_DAYS = env.int("NETBRANCH_CONTACT_LOST_DAYS", default=90)
 # for NETBRANCH_SILENT_DAYS is "silent" on the dashboard.
 NETBRANCH_REPORT_DUE_DAYS = env.int("NETBRANCH_REPORT_DUE_DAYS", default=10)
 NETBRANCH_REPORT_REMIND_DAYS = env.int("NETBRANCH_REPORT_REMIND_DAYS", default=5)
+# Which periods branches report on: a quarterly report and a yearly one (the common practice;
+# add "month" for monthly reports). Reporting kinds: reports.selectors.figures.REPORTING_KINDS.
+NETBRANCH_REPORT_PERIODS = env.list("NETBRANCH_REPORT_PERIODS", default=["quarter", "year"])
 NETBRANCH_SILENT_DAYS = env.int("NETBRANCH_SILENT_DAYS", default=30)
+# Five-star branch rating (五星党支部, reports.services.rating, shown on /reports/rating/): the
+# points of each criterion (each scored 0..1 from the year's figures), summing to 100, and the
+# least score for 5, 4, 3 and 2 stars (below the last: 1 star).
+NETBRANCH_RATING_WEIGHTS = {
+    "meetings": 20,
+    "attendance": 15,
+    "study": 15,
+    "reflections": 10,
+    "welfare": 10,
+    "decisions": 10,
+    "board": 5,
+    "contact": 10,
+    "reports": 5,
+}
+NETBRANCH_RATING_STARS = [90, 75, 60, 40]
 # Discussions: characters in a comment and in a board post or answer; comments and posts one
 # person may write per period ("N/seconds").
 NETBRANCH_COMMENT_MAX_LENGTH = env.int("NETBRANCH_COMMENT_MAX_LENGTH", default=1000)
@@ -420,5 +443,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Eager tasks (no REDIS_URL) would log every run; workers keep Celery's own logging.
         "celery.app.trace": {"level": "WARNING" if not REDIS_URL else "INFO"},
+        # WeasyPrint (paper packs) logs every layout step at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }

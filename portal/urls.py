@@ -3,11 +3,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import views
+from . import offline, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    # Before allauth: the offline app's pages, and the logout that clears the offline data.
+    path("", include(offline.urlpatterns)),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -20,6 +22,7 @@ urlpatterns = [
     path("", include("welfare.urls")),
     path("", include("decisions.urls")),
     path("", include("members.urls")),
+    path("", include("reports.urls")),
 ]
 
 if settings.NETBRANCH_SERVE_MEDIA:

@@ -281,6 +281,7 @@ def test_the_same_client_id_from_another_user_is_their_own_action(client, tree, 
             }
         ),
     ],
+    ids=["not-json", "a-list", "no-id", "bad-id", "bad-time", "naive-time", "bad-lesson"],
 )
 def test_bad_json_is_400(member_client, body):
     response = send(member_client, body)

@@ -399,3 +399,34 @@ def test_the_demo_shows_the_service_sync(seeded, db, client):
     client.force_login(member)
     assert client.get("/welfare/").status_code == 200
     assert client.get(mine.first().get_absolute_url()).status_code == 200
+
+
+# --- the project-site lifecycle ---------------------------------------------------------------
+
+
+def test_secretary_has_a_closed_site_with_members_to_rehome(seeded, db, client):
+    from members import selectors_sites
+    from members import services as member_services
+
+    secretary = User.objects.get(username="secretary")
+    joint = secretary.role_assignments.get(role="secretary").organization
+    closed = ProjectSite.objects.get(organization=joint, closed_on__isnull=False)
+    rows = selectors_sites.rehome_rows(site=closed)
+    pending = [m for m in rows if m.pending]
+    assert 3 <= len(pending) <= 5 and len(rows) > len(pending)
+    assert all(m.takes_part_in for m in rows if not m.pending)
+    opened = ProjectSite.objects.get(organization=joint, name="共和光伏产业园项目部")
+    attached = selectors_sites.site_branch_rows(site=opened)
+    assert len(attached) == 2 and {m.takes_part_in for m in attached} == {joint.name}
+
+    client.force_login(secretary)
+    home = client.get("/")
+    assert home.context["worklist"]["sites_to_rehome"] == 1
+    assert 'href="/members/sites/"' in home.content.decode()
+    assert client.get(f"/members/sites/{closed.pk}/rehome/").status_code == 200
+    sibling = Organization.objects.get(registered_members__user__username="secretary2")
+    made = member_services.site_rehome(
+        site=closed, by=secretary, members=pending, action="transfer", target=sibling
+    )
+    assert len(made) == len(pending)
+    assert not selectors_sites.closed_sites_pending().filter(pk=closed.pk).exists()

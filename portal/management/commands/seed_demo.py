@@ -26,6 +26,9 @@ DEMO_MODULES = [
     "portal.demo.meetings",
     "portal.demo.welfare",
     "portal.demo.decisions",
+    "portal.demo.reports",
+    "portal.demo.review",
+    "portal.demo.ratings",
 ]
 
 
