@@ -304,9 +304,16 @@ def _sees_all(user) -> bool:
 def radar_scope_q(paths) -> Q:
     """Members a manager of `paths` looks after on the radar: registered or taking part there,
     and pocket members last released by a branch there."""
-    released_here = Transfer.objects.filter(
-        scope.subtree_q(paths, prefix="from_branch__"), state=Transfer.State.RELEASED
-    ).values("member")
+    later = Transfer.objects.filter(
+        member=OuterRef("member"), released_at__gt=OuterRef("released_at")
+    )
+    released_here = (
+        Transfer.objects.filter(
+            scope.subtree_q(paths, prefix="from_branch__"), released_at__isnull=False
+        )
+        .filter(~Exists(later))
+        .values("member")
+    )
     return member_scope_q(paths) | Q(branch__isnull=True, pk__in=released_here)
 
 

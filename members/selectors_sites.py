@@ -33,11 +33,13 @@ def _accepted_since(since) -> QuerySet:
 def rehome_pending_q() -> Q:
     """Members at a closed site who are not re-homed yet: no transfer in progress, none
     accepted since the closing, no participation in a joint or mobile branch since then.
-    A transfer refused or withdrawn puts the member back on the list."""
+    A transfer refused or withdrawn before the release puts the member back on the list; a
+    member released and then refused is a pocket member (no branch), followed on the radar by
+    the branch that released them, not re-homed from here."""
     closed_on = OuterRef("project_site__closed_on")
     in_transfer = Transfer.objects.filter(TRANSFER_OPEN_Q, member=OuterRef("pk"))
     return (
-        Q(archived_at__isnull=True, project_site__closed_on__isnull=False)
+        Q(archived_at__isnull=True, project_site__closed_on__isnull=False, branch__isnull=False)
         & ~Exists(in_transfer)
         & ~Exists(_accepted_since(closed_on))
         & ~Exists(_site_participations(closed_on))
@@ -113,7 +115,8 @@ def rehome_rows(*, site: ProjectSite) -> list[Member]:
         .order_by("real_name", "pk")
     )
     for m in rows:
-        m.pending = not (m.transfer_state or m.accepted_to or m.takes_part_in)
+        m.pocket = m.branch_id is None and not m.transfer_state
+        m.pending = not (m.transfer_state or m.accepted_to or m.takes_part_in or m.pocket)
     return rows
 
 

@@ -26,7 +26,7 @@ from notifications.services import notify, users
 
 from ..models import Invitation, Member
 from .records import _check_registration
-from .transfers import officers_of
+from .transfers import officers_of, transfers_close_on_registration
 
 State = Invitation.State
 
@@ -273,6 +273,7 @@ def invitation_accept(
                 member.contact_status = Member.ContactStatus.ACTIVE
                 member.phone = member.phone or phone.strip()
                 member.save(update_fields=["branch", "contact_status", "phone", "updated_at"])
+                transfers_close_on_registration(member=member, by=user)
     except IntegrityError as exc:  # the same account using two invitations at once
         raise InvitationRefused(
             _("Your account was registered a moment ago: open your record page."), code="member"

@@ -14,7 +14,7 @@ from branches.services import timeline_record
 from notifications.services import notify, users
 
 from ..models import JoinRequest, Member
-from .transfers import officers_of
+from .transfers import officers_of, transfers_close_on_registration
 
 State = JoinRequest.State
 
@@ -125,6 +125,7 @@ def join_request_approve(*, join_request: JoinRequest, by) -> Member:
         member.contact_status = Member.ContactStatus.ACTIVE
         member.phone = member.phone or stored.phone
         member.save(update_fields=["branch", "contact_status", "phone", "updated_at"])
+    transfers_close_on_registration(member=member, by=by)
     stored.state = State.APPROVED
     stored.decided_at = timezone.now()
     stored.decided_by = by

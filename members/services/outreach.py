@@ -21,7 +21,7 @@ def _case_organization(member: Member):
     if member.branch_id:
         return member.branch
     last = (
-        Transfer.objects.filter(member=member, state=Transfer.State.RELEASED)
+        Transfer.objects.filter(member=member, released_at__isnull=False)
         .select_related("from_branch")
         .order_by("-released_at")
         .first()

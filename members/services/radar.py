@@ -7,7 +7,7 @@
 - invisible: registered, took no part for NETBRANCH_CONTACT_LOST_DAYS, but logged in within them;
 - lost contact: neither took part nor logged in for NETBRANCH_CONTACT_LOST_DAYS;
 - pocket: registered nowhere (no branch); the model's constraint ties the two, so the radar
-  never moves a member into or out of pocket (a join or an accepted transfer does).
+  never moves a member into or out of pocket (a release, a join or an accepted transfer does).
 
 A member whose transfer was released by A and is waiting for B stays registered with A until
 B accepts; the worklist shows the waiting transfer as the reason (see `selectors.radar_rows`).

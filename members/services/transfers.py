@@ -5,6 +5,14 @@
         ├──A refuses──▶ refused ◀┤──B refuses
         └──withdrawn◀────────────┘ (the member, whoever asked, or A)
 
+Releasing is handing the member their transfer letter: they leave A and, until a branch takes
+them in, are registered nowhere, a pocket member (口袋党员, `Member.branch` empty). A's
+managers keep them on their radar (`selectors.radar_scope_q`, the branch that released them
+last) and can open an outreach case. B's acceptance registers them with B; if B refuses they
+stay pocket and present the letter elsewhere (a join request on `/join/` with the letter
+number, which closes the old transfer when approved); withdrawing a released transfer gives
+the letter back and the member returns to A.
+
 A transfer out of the group names the receiving organisation instead of B and ends when A
 releases it with the letter number: the member is archived (no longer counted anywhere,
 account deactivated, history kept).
@@ -173,6 +181,11 @@ def transfer_release(*, transfer: Transfer, by, letter_number: str = "") -> Tran
             params={"person": member.real_name, "to": stored.external_organization},
         )
         return stored
+    # The letter is in the member's hands: registered nowhere until a branch accepts them.
+    Member.objects.filter(pk=member.pk).update(
+        branch=None, contact_status=Member.ContactStatus.POCKET, updated_at=now
+    )
+    member.branch, member.contact_status = None, Member.ContactStatus.POCKET
     _tell("transfer_released", stored, officers_of(stored.to_branch), by=by)
     _tell("transfer_released", stored, [member.user_id], by=by, member_page=True)
     return stored
@@ -193,15 +206,16 @@ def transfer_accept(*, transfer: Transfer, by) -> Transfer:
             % {"state": stored.get_state_display()}
         )
     member = Member.objects.select_for_update(of=("self",)).get(pk=stored.member_id)
-    if member.branch_id != stored.from_branch_id:
-        raise ValidationError(_("The member is no longer registered with the releasing branch."))
+    if member.branch_id is not None:
+        raise ValidationError(_("The member has been registered with another branch meanwhile."))
     now = timezone.now()
     stored.state = State.ACCEPTED
     stored.closed_at = now
     stored.closed_by = by
     stored.save(update_fields=["state", "closed_at", "closed_by", "updated_at"])
     member.branch = stored.to_branch
-    update = ["branch", "updated_at"]
+    member.contact_status = Member.ContactStatus.ACTIVE
+    update = ["branch", "contact_status", "updated_at"]
     site = stored.member.project_site
     if site is not None and site.organization_id != stored.to_branch_id:
         member.project_site = None  # the site belonged to the old branch
@@ -265,10 +279,38 @@ def transfer_withdraw(*, transfer: Transfer, by) -> Transfer:
     stored.closed_at = timezone.now()
     stored.closed_by = by
     stored.save(update_fields=["state", "closed_at", "closed_by", "updated_at"])
+    if was_released:
+        # The letter goes back: the member is registered with A again (unless a branch has
+        # registered them meanwhile).
+        Member.objects.filter(pk=stored.member_id, branch__isnull=True).update(
+            branch=stored.from_branch_id,
+            contact_status=Member.ContactStatus.ACTIVE,
+            updated_at=stored.closed_at,
+        )
     told = officers_of(stored.from_branch) + (officers_of(stored.to_branch) if was_released else [])
     _tell("transfer_withdrawn", stored, told, by=by)
     _tell("transfer_withdrawn", stored, [stored.member.user_id], by=by, member_page=True)
     return stored
+
+
+def transfers_close_on_registration(*, member: Member, by) -> int:
+    """A pocket member registered by a join request or an invitation: a released transfer
+    still waiting for another branch is over (withdrawn, both branches told). Call inside the
+    registering transaction."""
+    waiting = list(
+        Transfer.objects.select_for_update(of=("self",))
+        .select_related("member", "from_branch", "to_branch")
+        .filter(member=member, state=State.RELEASED)
+    )
+    now = timezone.now()
+    for stored in waiting:
+        stored.state = State.WITHDRAWN
+        stored.closed_at = now
+        stored.closed_by = by
+        stored.save(update_fields=["state", "closed_at", "closed_by", "updated_at"])
+        told = officers_of(stored.from_branch) + officers_of(stored.to_branch)
+        _tell("transfer_withdrawn", stored, told, by=by)
+    return len(waiting)
 
 
 def transfers_flag_overdue(*, now=None, limit: int = 1000) -> int:

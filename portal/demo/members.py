@@ -495,6 +495,10 @@ def transfers_and_join_requests(ctx: DemoContext) -> None:
     ctx.logins.append(
         Login(JOINER, f"an account registered nowhere; asked to join {ctx.orgs['c1_joint'].name}")
     )
+    # Released members left their branch (pocket until accepted): later modules read ctx.
+    for m in ctx.members.values():
+        if m.pk in taken:
+            m.refresh_from_db(fields=["branch", "contact_status", "archived_at"])
 
 
 # --------------------------------------------------------------------------------------------

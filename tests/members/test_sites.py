@@ -12,6 +12,7 @@ from django.utils import timezone
 from branches.models import Organization, TimelineEntry
 from members import selectors_sites, services
 from members.models import Member, Participation, Transfer
+from members.selectors import radar_rows
 from notifications.models import Event, Notification
 from tests import factories
 
@@ -77,9 +78,9 @@ def test_rehome_by_transfer_releases_and_the_receiving_branch_accepts_later(
     assert {t.state for t in made} == {State.RELEASED}
     assert all(t.released_by == tree.secretary and t.to_branch == tree.sibling for t in made)
     assert all(t.reason == "Project site 已关闭项目部 closed" for t in made)
-    # Nothing moves before B accepts; each member and B's secretary are told.
+    # Released: each carries the letter (pocket) until B accepts; each and B's secretary told.
     assert set(Member.objects.filter(project_site=closed).values_list("branch", flat=True)) == {
-        tree.branch.pk
+        None
     }
     assert recipients("transfer_released") == {"member", "worker0", "worker1", "secretary2"}
     assert TimelineEntry.objects.filter(
@@ -93,11 +94,14 @@ def test_rehome_by_transfer_releases_and_the_receiving_branch_accepts_later(
     services.transfer_accept(transfer=made[0], by=tree.secretary2)
     moved = Member.objects.get(pk=made[0].member_id)
     assert moved.branch == tree.sibling and moved.project_site is None
-    # A refusal puts the member back on the worklist.
+    # Refused after the release: a pocket member, on the radar of the branch that released
+    # them rather than back on the site's worklist.
     services.transfer_refuse(transfer=made[1], by=tree.secretary2, reason="暂不接收")
-    pending = [m.pk for m in selectors_sites.rehome_rows(site=closed) if m.pending]
-    assert pending == [made[1].member_id]
-    assert list(selectors_sites.closed_sites_pending()) == [closed]
+    rows = selectors_sites.rehome_rows(site=closed)
+    assert [m.pk for m in rows if m.pocket] == [made[1].member_id]
+    assert not [m for m in rows if m.pending]
+    assert not selectors_sites.closed_sites_pending().exists()
+    assert made[1].member_id in {m.pk for m in radar_rows(user=tree.secretary)}
 
 
 def test_rehome_by_participation_keeps_the_registration_and_tells_each_member(

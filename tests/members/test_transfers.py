@@ -121,7 +121,9 @@ def test_release_then_accept_moves_the_registration(tree, request_transfer, comm
     with committed():
         released = services.transfer_release(transfer=transfer, by=tree.secretary)
     assert released.state == State.RELEASED and released.released_by == tree.secretary
-    assert fresh(tree.member).branch == tree.branch  # still A's until B accepts
+    # The letter is in the member's hands: registered nowhere (pocket) until B accepts.
+    pocket = fresh(tree.member)
+    assert pocket.branch is None and pocket.contact_status == Member.ContactStatus.POCKET
     told = [recipients_of(e) for e in events_for(transfer, "transfer_released").order_by("pk")]
     assert told == [{"secretary2"}, {"member"}]
 
@@ -130,6 +132,7 @@ def test_release_then_accept_moves_the_registration(tree, request_transfer, comm
     assert accepted.state == State.ACCEPTED and accepted.closed_by == tree.secretary2
     member = fresh(tree.member)
     assert member.branch == tree.sibling
+    assert member.contact_status == Member.ContactStatus.ACTIVE
     assert member.project_site is None  # the old branch's site
     notified = {u for e in events_for(transfer, "transfer_accepted") for u in recipients_of(e)}
     assert notified == {"member", "secretary"}
@@ -195,7 +198,8 @@ def test_only_the_right_secretary_acts(tree, request_transfer, step, who, allowe
         with pytest.raises(PermissionDenied):
             service(transfer=transfer, by=by)
         assert fresh(transfer).state == before
-        assert fresh(tree.member).branch == tree.branch
+        # Refused to act: the member stays where the last real step left them.
+        assert fresh(tree.member).branch == (None if step == "accept" else tree.branch)
 
 
 def test_refusals_by_each_side_with_a_reason(tree, request_transfer, committed):
@@ -217,7 +221,9 @@ def test_refusals_by_each_side_with_a_reason(tree, request_transfer, committed):
         services.transfer_refuse(transfer=second, by=tree.secretary, reason="x")
     services.transfer_refuse(transfer=second, by=tree.secretary2, reason="编制已满")
     assert fresh(second).state == State.REFUSED
-    assert fresh(tree.member).branch == tree.branch
+    # Released by A, refused by B: accepted nowhere, a pocket member carrying the letter.
+    stranded = fresh(tree.member)
+    assert stranded.branch is None and stranded.contact_status == Member.ContactStatus.POCKET
 
 
 def test_withdrawing(tree, request_transfer):
@@ -227,8 +233,10 @@ def test_withdrawing(tree, request_transfer):
     with pytest.raises(PermissionDenied):
         services.transfer_withdraw(transfer=transfer, by=tree.secretary2)
     services.transfer_release(transfer=transfer, by=tree.secretary)
+    assert fresh(tree.member).branch is None
     withdrawn = services.transfer_withdraw(transfer=transfer, by=tree.member.user)
     assert withdrawn.state == State.WITHDRAWN and withdrawn.closed_at is not None
+    assert fresh(tree.member).branch == tree.branch  # the letter went back to A
     with pytest.raises(ValidationError, match="already withdrawn"):
         services.transfer_withdraw(transfer=transfer, by=tree.member.user)
     with pytest.raises(ValidationError):
@@ -551,3 +559,34 @@ def test_admin_add_reports_mistakes_next_to_the_fields(client, tree, request_tra
         assert response.status_code == 200, data
         assert response.context["adminform"].form.errors, data
     assert Transfer.objects.count() == 1
+
+
+# --- released and accepted nowhere: the pocket member ------------------------------------------
+
+
+def test_a_released_member_stays_on_the_releasing_branchs_radar(tree, request_transfer):
+    from members.selectors import radar_rows
+
+    transfer = request_transfer()
+    services.transfer_release(transfer=transfer, by=tree.secretary)
+    services.transfer_refuse(transfer=transfer, by=tree.secretary2, reason="编制已满")
+    mine = {m.pk for m in radar_rows(user=tree.secretary)}
+    assert tree.member.pk in mine  # A released them last: A looks after them
+    assert tree.member.pk not in {m.pk for m in radar_rows(user=tree.secretary2)}
+    case = services.outreach_case_open(member=fresh(tree.member), by=tree.secretary)
+    assert case.pk
+
+
+def test_joining_another_branch_closes_the_waiting_transfer(tree, request_transfer):
+    from members.models import JoinRequest
+
+    transfer = request_transfer()
+    services.transfer_release(transfer=transfer, by=tree.secretary)
+    join = JoinRequest.objects.create(
+        user=tree.member.user, branch=tree.branch, real_name="x", letter_number="组转1号"
+    )
+    member = services.join_request_approve(join_request=join, by=tree.secretary)
+    assert member.branch == tree.branch
+    assert fresh(transfer).state == State.WITHDRAWN
+    with pytest.raises(ValidationError):
+        services.transfer_accept(transfer=transfer, by=tree.secretary2)
