@@ -216,6 +216,10 @@ def pages() -> list[tuple[str, str, str]]:
         out.append(("branch", "secretary", assignment.organization.get_absolute_url()))
     out.append(("ledger", "secretary", "/meetings/ledger/"))
     out.append(("home", "reviewer", "/"))
+    out.append(("reports", "secretary", "/reports/"))
+    out.append(("sites", "secretary", "/members/sites/"))
+    out.append(("review", "reviewer", "/review/"))
+    out.append(("ratings", "reviewer", "/reports/ratings/"))
     out.append(("login", "", "/accounts/login/"))
     return out
 
