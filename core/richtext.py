@@ -6,6 +6,7 @@ no scripts, frames, forms, SVG or MathML, no `javascript:`/`data:` URLs. Images 
 from this site (`/media/...`) or over https.
 """
 
+import copy
 import re
 
 import nh3
@@ -108,3 +109,19 @@ class RichTextField(models.TextField):
     def formfield(self, **kwargs):
         kwargs.setdefault("widget", CKEditor5Widget(config_name=self.config_name))
         return super().formfield(**kwargs)
+
+
+def editor_widget(*, user=None) -> CKEditor5Widget:
+    """CKEditor 5 for a front-end form. `core`'s image upload endpoint takes images from staff
+    only, so for anyone else the toolbar has no image button (their pictures go in through a
+    secretary or the admin) rather than a button that fails."""
+    widget = CKEditor5Widget(config_name="default")
+    if not (user is not None and user.is_staff):
+        config = copy.deepcopy(widget.config)
+        toolbar = config.get("toolbar")
+        if isinstance(toolbar, dict):
+            toolbar["items"] = [i for i in toolbar.get("items", []) if i != "imageUpload"]
+        elif isinstance(toolbar, list):
+            config["toolbar"] = [i for i in toolbar if i != "imageUpload"]
+        widget.config = config
+    return widget

@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile
 from django.db import models
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
 
 # ---------------------------------------------------------------------------------------------
 # Images
@@ -192,6 +192,8 @@ def validate_image(file) -> ContentFile:
     images are turned upright (EXIF orientation) and re-encoded without EXIF (GPS, camera,
     ...) or other metadata; the returned ContentFile is named `<uuid>.<real extension>`.
     """
+    # A library imported later (WeasyPrint does) may have relaxed this process-wide flag.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     data = _read_limited(
         file,
         limit=settings.NETBRANCH_MAX_IMAGE_BYTES,

@@ -14,11 +14,17 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.storage import default_storage
+from PIL import ImageFile
 
 # Without Pango this import fails: the views import this module only when a PDF is asked for,
 # so that every other page keeps working.
 from weasyprint import HTML, URLFetcher
 from weasyprint.urls import URLFetcherResponse
+
+# Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES to True; `core`'s
+# upload checks refuse truncated images and rely on Pillow's default. Put it back: the pack
+# only embeds images that passed those checks.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 #: The pack is rendered as if it were served from here; only URLs under it are fetched.
 BASE_URL = "https://pack.netbranch.invalid/"

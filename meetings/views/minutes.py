@@ -3,7 +3,6 @@ attachments, "mark as held", the secretary's "confirm"), the entry of a meeting 
 the printable ledger of a period and its Excel export. Thin: look up through the scope-checked
 selectors, call a service, redirect with a message (PRG); nothing needs JavaScript."""
 
-import copy
 from datetime import date
 
 from django import forms
@@ -17,9 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ckeditor_5.widgets import CKEditor5Widget
 
 from core.exports import xlsx_response
+from core.richtext import editor_widget
 from core.uploads import CheckedFileFormField, CheckedImageFormField
 
 from .. import selectors
@@ -27,22 +26,6 @@ from ..models import Meeting
 from ..selectors import minutes as minutes_selectors
 from ..services import meeting_record_offline
 from ..services import minutes as minutes_services
-
-
-def minutes_editor(*, uploads: bool) -> CKEditor5Widget:
-    """The CKEditor 5 widget of the minutes. `core`'s image upload endpoint takes images from
-    staff only, so for a recorder who is not staff the toolbar has no image button (photos go
-    in through the secretary or the admin)."""
-    widget = CKEditor5Widget(config_name="default")
-    if not uploads:
-        config = copy.deepcopy(widget.config)
-        toolbar = config.get("toolbar")
-        if isinstance(toolbar, dict):
-            toolbar["items"] = [i for i in toolbar.get("items", []) if i != "imageUpload"]
-        elif isinstance(toolbar, list):
-            config["toolbar"] = [i for i in toolbar if i != "imageUpload"]
-        widget.config = config
-    return widget
 
 
 class MinutesForm(forms.Form):
@@ -56,7 +39,7 @@ class MinutesForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["minutes"].widget = minutes_editor(uploads=bool(user and user.is_staff))
+        self.fields["minutes"].widget = editor_widget(user=user)
 
 
 class AttachmentForm(forms.Form):
@@ -94,7 +77,7 @@ class OfflineEntryForm(forms.Form):
             .order_by("member__real_name", "pk")
         )
         self.fields["present"].queryset = expected
-        self.fields["minutes"].widget = minutes_editor(uploads=bool(user and user.is_staff))
+        self.fields["minutes"].widget = editor_widget(user=user)
         if not self.is_bound:
             self.initial.setdefault("minutes", meeting.minutes)
             self.initial.setdefault(

@@ -19,13 +19,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.richtext import editor_widget
 from core.uploads import CheckedImageFormField
 
 from ..models import SHORT_CODE_LENGTH, Meeting
 from ..selectors import packs as selectors
 from ..selectors import reflections as reflection_selectors
 from ..services.packs import SheetReflection, meeting_ensure_short_code, meeting_enter_sheet
-from .minutes import _add_errors, minutes_editor
+from .minutes import _add_errors
 
 
 def _meeting_id(request) -> int | None:
@@ -148,7 +149,7 @@ class SheetForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.meeting, self.users = meeting, users
         self.with_reflections = reflection_selectors.takes_reflections(meeting)
-        self.fields["minutes"].widget = minutes_editor(uploads=bool(user and user.is_staff))
+        self.fields["minutes"].widget = editor_widget(user=user)
         self.fields["present"] = forms.TypedMultipleChoiceField(
             label=gettext_lazy("present"),
             choices=[(u.pk, self.name_of(u)) for u in users],

@@ -5,8 +5,6 @@ with a reason, history, recompute), and the practice accounts of five-star branc
 and submitted by the branch, shared group-wide by the reviewer). Thin: scope-checked
 selectors, a service call, a message and a redirect (PRG); nothing needs JavaScript."""
 
-import copy
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -18,9 +16,9 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ckeditor_5.widgets import CKEditor5Widget
 
 from branches import scope
+from core.richtext import editor_widget
 
 from ..models import BranchRating, PracticeAccount
 from ..selectors import rating as selectors
@@ -65,21 +63,6 @@ class ConfirmForm(forms.Form):
     )
 
 
-def practice_editor(*, uploads: bool) -> CKEditor5Widget:
-    """CKEditor 5 as elsewhere; without the image button for someone `core`'s upload endpoint
-    would refuse (it takes images from staff only)."""
-    widget = CKEditor5Widget(config_name="default")
-    if not uploads:
-        config = copy.deepcopy(widget.config)
-        toolbar = config.get("toolbar")
-        if isinstance(toolbar, dict):
-            toolbar["items"] = [i for i in toolbar.get("items", []) if i != "imageUpload"]
-        elif isinstance(toolbar, list):
-            config["toolbar"] = [i for i in toolbar if i != "imageUpload"]
-        widget.config = config
-    return widget
-
-
 class PracticeForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Title"), max_length=120)
     body = forms.CharField(
@@ -89,7 +72,7 @@ class PracticeForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["body"].widget = practice_editor(uploads=bool(user and user.is_staff))
+        self.fields["body"].widget = editor_widget(user=user)
 
 
 # --- how branches are rated ---------------------------------------------------------------------

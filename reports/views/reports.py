@@ -4,8 +4,6 @@ attachments, history; the secretary's edit and submit, the reviewer's approve an
 printable view and the Excel export. Thin: scope-checked selectors, services, PRG redirects;
 nothing needs JavaScript."""
 
-import copy
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -18,9 +16,9 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ckeditor_5.widgets import CKEditor5Widget
 
 from core.exports import xlsx_response
+from core.richtext import editor_widget
 from core.uploads import CheckedFileFormField
 
 from ..models import ActivityReport
@@ -29,27 +27,12 @@ from ..selectors import reports as selectors
 from ..services import reports as services
 
 
-def narrative_editor(*, uploads: bool) -> CKEditor5Widget:
-    """CKEditor 5 as elsewhere; without the image button for a user `core`'s upload endpoint
-    would refuse (it takes images from staff only)."""
-    widget = CKEditor5Widget(config_name="default")
-    if not uploads:
-        config = copy.deepcopy(widget.config)
-        toolbar = config.get("toolbar")
-        if isinstance(toolbar, dict):
-            toolbar["items"] = [i for i in toolbar.get("items", []) if i != "imageUpload"]
-        elif isinstance(toolbar, list):
-            config["toolbar"] = [i for i in toolbar if i != "imageUpload"]
-        widget.config = config
-    return widget
-
-
 class NarrativeForm(forms.Form):
     narrative = forms.CharField(label=gettext_lazy("narrative"), required=False)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["narrative"].widget = narrative_editor(uploads=bool(user and user.is_staff))
+        self.fields["narrative"].widget = editor_widget(user=user)
 
 
 class AttachmentForm(forms.Form):

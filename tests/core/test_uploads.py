@@ -386,3 +386,20 @@ def test_document_field_deconstructs():
     _name, path, _args, kwargs = CheckedFileField("file", upload_to="documents/").deconstruct()
     assert path == "core.uploads.CheckedFileField"
     assert kwargs["max_length"] == 255
+
+
+def test_a_truncated_image_is_refused_even_after_weasyprint_relaxed_pillow():
+    """WeasyPrint's import sets Pillow's LOAD_TRUNCATED_IMAGES; the checks must not follow."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        whole = image_bytes("JPEG", size=(256, 256))
+        error = refusal(validate_image, upload("cut.jpg", whole[: len(whole) * 2 // 3]))
+        assert error.code in {"damaged", "invalid", "not_image"}
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def test_the_pdf_module_leaves_pillow_strict():
+    import meetings.pdf  # noqa: F401
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
