@@ -10,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,7 +32,12 @@ class NetBranchAdminSite(admin.AdminSite):
         """One login for the whole portal: allauth's, throttled by its rate limits."""
         if request.user.is_authenticated:
             if self.has_permission(request):
-                return redirect(request.GET.get("next") or reverse("admin:index"))
+                target = request.GET.get("next") or ""
+                if not url_has_allowed_host_and_scheme(
+                    target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+                ):
+                    target = reverse("admin:index")
+                return redirect(target)
             raise PermissionDenied(_("Your account has no role that opens the administration."))
         return redirect_to_login(
             request.GET.get("next") or reverse("admin:index"), reverse("account_login")

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from allauth.account.views import LogoutView
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -70,6 +71,19 @@ def _clamp(happened_at: datetime, *, not_before: datetime | None) -> datetime:
     return at
 
 
+def _opened_at(user, lesson) -> datetime:
+    """The earliest a lesson action may say it happened: when the member opened the lesson
+    (the page records it, and it is opened online before it can be read offline). Without
+    such a record the action counts as happening now, so a forged old time cannot put points
+    into a past period."""
+    started = (
+        StudyRecord.objects.filter(user=user, lesson=lesson)
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return started or timezone.now()
+
+
 def _int(payload: dict, name: str) -> int:
     value = payload.get(name)
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -95,7 +109,7 @@ def _lesson_outcome(lesson: Lesson, message: str) -> dict:
 
 def handle_study_mark(user, payload: dict, happened_at: datetime, client_id) -> dict:
     lesson = _visible_lesson(user, payload)
-    at = _clamp(happened_at, not_before=lesson.published_at)
+    at = _clamp(happened_at, not_before=max(lesson.published_at, _opened_at(user, lesson)))
     before = (
         StudyRecord.objects.filter(user=user, lesson=lesson)
         .values_list("points", flat=True)
@@ -122,7 +136,7 @@ def handle_check_answer(user, payload: dict, happened_at: datetime, client_id) -
     if not isinstance(answers, dict):
         raise ValueError("answers")
     answers = {str(k): str(v)[:1] for k, v in answers.items()}
-    at = _clamp(happened_at, not_before=lesson.published_at)
+    at = _clamp(happened_at, not_before=max(lesson.published_at, _opened_at(user, lesson)))
     try:
         result = lesson_services.check_answer(
             lesson=lesson, user=user, answers=answers, client_id=client_id, at=at
@@ -242,7 +256,7 @@ def action_receive(request):
     if len(request.body) > MAX_BODY_BYTES:
         return _bad(_("This action is too large."))
     try:
-        data = json.loads(request.body)
+        data = json.loads(request.body)  # nesting too deep for the parser: RecursionError
         if not isinstance(data, dict):
             raise ValueError("not an object")
         client_id = uuid.UUID(str(data["client_id"]))
@@ -251,7 +265,7 @@ def action_receive(request):
         payload = data.get("payload") or {}
         if happened_at is None or timezone.is_naive(happened_at) or not isinstance(payload, dict):
             raise ValueError("happened_at or payload")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return _bad(_("This action could not be read."))
     if kind not in HANDLERS:
         return _bad(_("This kind of action is not known."))
@@ -368,10 +382,19 @@ class ClearingLogoutView(LogoutView):
         return response
 
 
+def admin_logout(request):
+    """The administration's logout (secretaries work there) clears the offline data too."""
+    response = admin.site.admin_view(admin.site.logout)(request)
+    if request.method == "POST" and response.status_code < 400:
+        response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
 urlpatterns = [
     path("manifest.webmanifest", manifest, name="webmanifest"),
     path("sw.js", service_worker, name="service_worker"),
     path("offline/", offline_page, name="offline"),
     path("offline/actions/", action_receive, name="offline_actions"),
     path("accounts/logout/", ClearingLogoutView.as_view(), name="account_logout"),
+    path("admin/logout/", admin_logout),  # before the admin's own (portal/urls.py)
 ]

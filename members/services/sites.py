@@ -158,7 +158,9 @@ def site_rehome(
         elif not (scope.can_manage(by, target) or (m.branch and scope.can_manage(by, m.branch))):
             why = _("you may not add them to %(branch)s") % {"branch": target}
         if why:
-            problems.append(f"{m.real_name}: {why}")
+            # A raw id of a member out of reach is not answered with their name.
+            known = m.project_site_id == stored.pk or (m.branch and scope.can_manage(by, m.branch))
+            problems.append(f"{m.real_name if known else f'#{m.pk}'}: {why}")
     _refuse(problems)
 
     reason = reason.strip() or _("Project site %(site)s closed") % {"site": stored.name}
@@ -220,16 +222,17 @@ def site_attach(
     )
     for m in locked:
         why = None
-        if m.archived_at is not None or not m.user.is_active:
-            why = _("the record is archived")
-        elif m.pk not in looked_after:
+        if m.pk not in looked_after:
             why = _("not among the members you look after")
+        elif m.archived_at is not None or not m.user.is_active:
+            why = _("the record is archived")
         elif m.project_site_id == stored.pk and (m.branch_id == branch.pk or m.pk in taking_part):
             why = _("already attached")
         elif not (scope.can_manage(by, branch) or (m.branch and scope.can_manage(by, m.branch))):
             why = _("you may not add them to %(branch)s") % {"branch": branch}
         if why:
-            problems.append(f"{m.real_name}: {why}")
+            # A raw id of a member out of reach is not answered with their name.
+            problems.append(f"{m.real_name if m.pk in looked_after else f'#{m.pk}'}: {why}")
     _refuse(problems)
 
     now = timezone.now()

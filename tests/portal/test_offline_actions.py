@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from core.models import ClientAction
+from lessons import services as lesson_services
 from lessons.models import CheckAttempt, Lesson, PointsEntry, Question, StudyRecord
 from meetings.models import Meeting, Reflection
 from meetings.services import reflections as reflection_services
@@ -97,6 +98,10 @@ def test_finishing_a_lesson_offline_counts_once_and_a_replay_gets_the_same_answe
     member_client, tree, lesson
 ):
     happened = timezone.now() - timedelta(minutes=30)
+    # Opened online (the page records it), then finished offline half an hour ago.
+    lesson_services.study_open(
+        lesson=lesson, user=tree.member.user, at=happened - timedelta(minutes=10)
+    )
     body = action("study_mark", {"lesson": lesson.pk}, happened_at=happened)
     first = send(member_client, body)
     assert first.status_code == 200, first.content
@@ -129,9 +134,20 @@ def test_happened_at_is_clamped_to_now_and_to_the_publication(member_client, tre
     StudyRecord.objects.all().delete()
     PointsEntry.objects.all().delete()
     ancient = lesson.published_at - timedelta(days=400)
+    before = timezone.now()
     send(member_client, action("study_mark", {"lesson": lesson.pk}, happened_at=ancient))
     record = StudyRecord.objects.get(user=tree.member.user, lesson=lesson)
-    assert record.marked_at == lesson.published_at
+    # Never opened online: a forged old time counts as now, not in a past period.
+    assert record.marked_at >= before
+
+
+def test_an_offline_action_is_not_dated_before_the_lesson_was_opened(member_client, tree, lesson):
+    opened = lesson.published_at + timedelta(hours=5)
+    lesson_services.study_open(lesson=lesson, user=tree.member.user, at=opened)
+    earlier = lesson.published_at + timedelta(hours=1)
+    send(member_client, action("study_mark", {"lesson": lesson.pk}, happened_at=earlier))
+    record = StudyRecord.objects.get(user=tree.member.user, lesson=lesson)
+    assert record.marked_at == opened
 
 
 def test_answering_a_check_offline_uses_the_client_id_once(member_client, tree, checked_lesson):
