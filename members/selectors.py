@@ -373,10 +373,10 @@ def access_outreach_case(*, case_id, user):
 
     case = (
         OutreachCase.objects.select_related(
-            "member", "member__branch", "organization", "assigned_to"
+            "member", "member__branch", "organization", "assigned_to__member"
         )
         .prefetch_related(
-            Prefetch("attempts", queryset=ContactAttempt.objects.select_related("by"))
+            Prefetch("attempts", queryset=ContactAttempt.objects.select_related("by__member"))
         )
         .filter(pk=case_id)
         .first()

@@ -17,7 +17,7 @@ from branches import scope
 
 from . import selectors, services
 from .forms import CaseCloseForm, ContactAttemptForm, JoinRequestForm, OwnContactForm, TransferForm
-from .models import Member
+from .models import ActivityFact, Member
 
 
 def _message_of(exc: Exception) -> str:
@@ -199,6 +199,11 @@ def _radar_page(request, *, status=200):
     page = Paginator(
         selectors.radar_rows(user=request.user, status=contact), settings.NETBRANCH_PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    # The last fact's kind comes from a subquery as its raw value: show its label.
+    kinds = dict(ActivityFact.Kind.choices)
+    page.object_list = list(page.object_list)
+    for row in page.object_list:
+        row.last_fact_label = kinds.get(row.last_fact_kind, row.last_fact_kind)
     cases = Paginator(selectors.outreach_cases_open(user=request.user), 50).get_page(
         request.GET.get("cases")
     )

@@ -102,6 +102,8 @@ def test_pages_for_the_secretary(client, tree, english):
     client.post(url, {"channel": "visit", "result": "在工地见到"})
     page = client.get(reverse("members:case", args=[case.pk])).content.decode()
     assert "在工地见到" in page
+    # Who logged the attempt is shown by name, not by login.
+    assert tree.secretary.member.real_name in page
     client.post(reverse("members:case_close", args=[case.pk]), {"result": "found"})
     assert OutreachCase.objects.get(pk=case.pk).result == "found"
 

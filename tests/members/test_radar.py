@@ -154,6 +154,16 @@ def test_radar_shows_why_and_only_the_secretarys_subtree(client, tree, english):
     assert client.get(reverse("members:radar")).status_code == 403
 
 
+def test_radar_says_the_last_fact_in_chinese(client, tree):
+    _lost(tree.member)
+    services.member_activity_record(
+        member=tree.member, kind=ActivityFact.Kind.POSTED, at=NOW - 120 * DAY
+    )
+    client.force_login(tree.secretary)
+    page = client.get(reverse("members:radar")).content.decode()
+    assert "最近一次发言：" in page and "posted" not in page
+
+
 def test_radar_filters_by_status(client, tree):
     _lost(tree.member)
     Member.objects.filter(pk=tree.office.pk).update(contact_status=Contact.INVISIBLE)

@@ -46,6 +46,19 @@ def test_secretary_home_has_the_worklist_on_top(client, tree):
     assert reverse("admin:index") in body
 
 
+def test_secretary_home_with_no_report_due_links_the_reports_without_a_zero(
+    client, tree, monkeypatch
+):
+    from reports.selectors import reports as report_selectors
+
+    counts = {"prepares": True, "reviews": False, "due": 0, "returned": 0, "to_review": 0}
+    monkeypatch.setattr(report_selectors, "worklist", lambda **kw: counts)
+    client.force_login(tree.secretary)
+    body = client.get("/").content.decode()
+    assert f'<a href="{reverse("reports:list")}">活动报告</a>' in body
+    assert "0 份活动报告待提交" not in body
+
+
 def test_participant_home_lists_the_joint_branch(client, tree):
     client.force_login(tree.participant.user)
     assert tree.joint.name in client.get("/").content.decode()
