@@ -7,6 +7,8 @@ from . import offline, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Pages that name no icon (the admin's) make browsers ask for /favicon.ico.
+    path("favicon.ico", views.favicon),
     path("healthz/", views.healthz, name="healthz"),
     # Before allauth: the offline app's pages, and the logout that clears the offline data.
     path("", include(offline.urlpatterns)),

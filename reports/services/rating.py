@@ -57,7 +57,6 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied, Valid
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Subquery, Sum, When
 from django.db.models.functions import TruncDate
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -542,7 +541,7 @@ def _notify_decided(rating: BranchRating, by) -> None:
         audience=notification_services.users(people),
         by=by,
         subject=_("%(year)s: %(stars)s stars") % {"year": rating.year, "stars": rating.stars},
-        url=reverse("reports:rating_guide"),
+        url=rating.organization.get_absolute_url(),
     )
 
 

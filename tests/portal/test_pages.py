@@ -170,3 +170,10 @@ def test_healthz_with_a_real_redis(client, db, settings, require_redis):
     response = client.get("/healthz/")
     assert response.status_code == 200
     assert response.json()["redis"] == "ok"
+
+
+def test_favicon_points_at_the_app_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".png")
+    assert "icons/icon-192" in response["Location"]

@@ -339,6 +339,7 @@ def test_decision_tells_the_secretaries(tree, django_capture_on_commit_callbacks
         services.rating_confirm(rating=rating, by=tree.reviewer)
     event = Event.objects.get(kind="rating_decided")
     assert event.audience == "users"
+    assert event.url == tree.branch.get_absolute_url()  # where the stars show
     assert set(Notification.objects.filter(event=event).values_list("recipient__username", flat=True)) == {"secretary"}  # fmt: skip
 
 
