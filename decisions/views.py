@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exports import xlsx_response
+from lessons.forms import add_service_error
 
 from . import selectors, services
 from .forms import ProgressForm, VoteForm
@@ -170,11 +171,7 @@ def motion_progress(request, motion_id: int):
             messages.error(request, _message_of(exc))
             return redirect(_detail_url(motion, FOLLOW_UP_ANCHOR))
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Your progress report is published."))
             return redirect(_detail_url(motion, FOLLOW_UP_ANCHOR))

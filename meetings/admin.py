@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 
 from branches.admin_scope import PublishButtonMixin, ScopedModelAdmin
 from core.richtext import sanitize_html
+from lessons.forms import add_service_error
 
 from . import services
 from .models import Attendance, Meeting, MeetingAttachment
@@ -417,11 +418,7 @@ class MeetingAdmin(PublishButtonMixin, ScopedModelAdmin):
                     sign_in_sheet=form.cleaned_data["sign_in_sheet"] or None,
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(request, _("The meeting is entered as held offline."))
                 return HttpResponseRedirect(

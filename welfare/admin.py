@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from branches import scope
 from branches.admin_scope import PublishButtonMixin, ScopedModelAdmin
 from core.exports import xlsx_response
+from lessons.forms import add_service_error
 from members.selectors import members_of_organizations
 
 from . import privacy, selectors, services
@@ -627,11 +628,7 @@ class PairingCaseAdmin(ScopedModelAdmin):
                     note=data["note"],
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(
                     request,

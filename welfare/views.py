@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exports import xlsx_response
+from lessons.forms import add_service_error
 
 from . import privacy, selectors, services
 from .exports import activities_sheet, cases_sheet
@@ -158,11 +159,7 @@ def follow_up_create(request, case_id: int):
                 cleared=form.cleaned_data["cleared"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("The visit is recorded."))
             return redirect(case.get_absolute_url())

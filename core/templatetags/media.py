@@ -21,16 +21,9 @@ DEFAULT_SIZES = "(max-width: 760px) 100vw, 760px"
 EXTRA_ATTRIBUTES = ("class", "width", "height", "loading", "title")
 
 
-def _original_width(image) -> int | None:
+def _original_size(image) -> tuple[int, int] | None:
     if not isinstance(image, ImageFieldFile):
         return None
-    try:
-        return image.width  # reads the image header once; cached on the FieldFile
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _original_size(image) -> tuple[int, int] | None:
     try:
         return image.width, image.height  # one header read, cached on the FieldFile
     except (OSError, ValueError, TypeError):
@@ -54,13 +47,13 @@ def picture(image, *, alt: str = "", sizes: str = DEFAULT_SIZES, **attrs) -> str
     else:
         return ""
     original_url = storage.url(name)
+    size = _original_size(image)  # None for a name given as a string
 
     candidates = sorted(rendition_urls(name, storage=storage).items())
-    if candidates and candidates[-1][0] < max(rendition_widths()):
-        # The widest rendition is missing (original narrower than it): offer the original.
-        width = _original_width(image)
-        if width and width > candidates[-1][0]:
-            candidates.append((width, original_url))
+    # The widest rendition is missing (original narrower than it): offer the original.
+    widest = candidates[-1][0] if candidates else None
+    if widest and widest < max(rendition_widths()) and size and size[0] > widest:
+        candidates.append((size[0], original_url))
 
     html_attrs: list[tuple[str, str]] = []
     if candidates:
@@ -72,11 +65,9 @@ def picture(image, *, alt: str = "", sizes: str = DEFAULT_SIZES, **attrs) -> str
     else:
         html_attrs.append(("src", original_url))
     html_attrs.append(("alt", alt or ""))
-    if isinstance(image, ImageFieldFile) and not attrs.get("width") and not attrs.get("height"):
+    if size and all(size) and not attrs.get("width") and not attrs.get("height"):
         # The intrinsic size, so the browser keeps the image's place before it arrives.
-        size = _original_size(image)
-        if size and all(size):
-            attrs = {**attrs, "width": size[0], "height": size[1]}
+        attrs = {**attrs, "width": size[0], "height": size[1]}
     for key in ("class", "width", "height", "title"):
         if attrs.get(key) not in (None, ""):
             html_attrs.append((key, str(attrs[key])))

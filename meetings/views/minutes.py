@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.exports import xlsx_response
 from core.richtext import editor_widget
 from core.uploads import CheckedFileFormField, CheckedImageFormField
+from lessons.forms import add_service_error
 
 from .. import selectors
 from ..models import Meeting
@@ -110,14 +111,6 @@ def _back(request, meeting: Meeting):
     return redirect(_minutes_url(meeting))
 
 
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 # --- the minutes page -----------------------------------------------------------------------
 
 
@@ -139,7 +132,7 @@ def minutes_edit(request, meeting_id: int):
                 if not hasattr(exc, "error_dict"):  # confirmed meanwhile, no longer held
                     messages.error(request, _message_of(exc))
                     return redirect(_minutes_url(meeting))
-                _add_errors(form, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(request, _("The minutes are saved."))
                 return redirect(_minutes_url(meeting))
@@ -190,7 +183,7 @@ def attachment_add(request, meeting_id: int):
                 title=form.cleaned_data["title"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("The file is attached to the minutes."))
             return redirect(_minutes_url(meeting))
@@ -231,7 +224,7 @@ def offline_entry(request, meeting_id: int):
                     sign_in_sheet=form.cleaned_data["sign_in_sheet"] or None,
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(request, _("The meeting is entered as held offline."))
                 return redirect(_minutes_url(meeting))

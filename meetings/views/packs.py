@@ -21,12 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.richtext import editor_widget
 from core.uploads import CheckedImageFormField
+from lessons.forms import add_service_error
 
 from ..models import SHORT_CODE_LENGTH, Meeting
 from ..selectors import packs as selectors
 from ..selectors import reflections as reflection_selectors
 from ..services.packs import SheetReflection, meeting_ensure_short_code, meeting_enter_sheet
-from .minutes import _add_errors
 
 
 def _meeting_id(request) -> int | None:
@@ -227,7 +227,7 @@ def offline_sheet(request, code: str):
                     reflections=form.sheet_reflections(),
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(
                     request,

@@ -44,6 +44,9 @@ def test_secretary_home_has_the_worklist_on_top(client, tree):
     body = client.get("/").content.decode()
     assert body.index("My work") < body.index(tree.secretary.member.real_name)
     assert reverse("admin:index") in body
+    # The cadence page is otherwise reached only from a warning notice.
+    assert f'href="{reverse("meetings:cadence")}"' in body
+    assert f'href="{reverse("meetings:ledger")}"' in body
 
 
 def test_secretary_home_with_no_report_due_links_the_reports_without_a_zero(
