@@ -762,11 +762,12 @@ class InvitationStateFilter(admin.SimpleListFilter):
             return queryset.filter(revoked_at__isnull=False)
         if value == Invitation.State.USED:
             return queryset.filter(used_at__isnull=False)
-        open_q = Q(used_at__isnull=True, revoked_at__isnull=True)
         if value == Invitation.State.EXPIRED:
-            return queryset.filter(open_q, expires_at__lte=now)
+            return queryset.filter(
+                used_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now
+            )
         if value == Invitation.State.PENDING:
-            return queryset.filter(open_q, expires_at__gt=now)
+            return queryset.filter(selectors.invitation_pending_q(now))
         return queryset
 
 
@@ -833,11 +834,8 @@ class InvitationAdmin(ScopedModelAdmin):
 
     @admin.action(description=_("Withdraw the selected invitations"), permissions=["change"])
     def revoke(self, request, queryset):
-        now = timezone.now()
         pending = list(
-            queryset.filter(
-                used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-            ).select_related("branch")
+            queryset.filter(selectors.invitation_pending_q(timezone.now())).select_related("branch")
         )
         n = _decide_each(request, pending, services.invitation_revoke, _key="invitation")
         if n:

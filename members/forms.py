@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.uploads import validate_document
+
 from .models import ContactAttempt, JoinRequest, Member, OutreachCase
 
 
@@ -92,4 +94,8 @@ class MemberImportForm(forms.Form):
         sheet = self.cleaned_data["sheet"]
         if sheet.size > 5 * 1024 * 1024:
             raise forms.ValidationError(_("The file is larger than 5 MB."))
+        # Core's document checks (content sniffed, zip-bomb and macro guards) before openpyxl
+        # unpacks it.
+        if validate_document(sheet) != "xlsx":
+            raise forms.ValidationError(_("This is not an Excel (.xlsx) file."))
         return sheet

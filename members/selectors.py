@@ -11,7 +11,16 @@ from django.utils import timezone
 from branches import scope
 from branches.models import Organization, ProjectSite
 
-from .models import TRANSFER_OPEN_Q, JoinRequest, Member, Participation, Transfer
+from .models import (
+    TRANSFER_OPEN_Q,
+    ActivityFact,
+    ContactAttempt,
+    JoinRequest,
+    Member,
+    OutreachCase,
+    Participation,
+    Transfer,
+)
 
 
 def open_participations() -> QuerySet:
@@ -294,6 +303,18 @@ def access_own_join_request(*, join_request_id, user) -> JoinRequest:
     return join_request
 
 
+def invitation_pending_q(now: datetime, *, prefix: str = "") -> Q:
+    """Invitations still usable at `now` (neither used, revoked nor expired); `prefix` leads
+    from another model to its invitations, e.g. "invitations__"."""
+    return Q(
+        **{
+            f"{prefix}used_at__isnull": True,
+            f"{prefix}revoked_at__isnull": True,
+            f"{prefix}expires_at__gt": now,
+        }
+    )
+
+
 # --- the lost-contact radar and outreach cases ---------------------------------------------------
 
 
@@ -321,8 +342,6 @@ def radar_rows(*, user, status: str | None = None) -> QuerySet:
     """The secretary's worklist: members in their subtree who are not active, with why (the
     last fact, its date, the last login, a transfer released and waiting for the receiving
     branch) and their open outreach case. One query per page whatever the number of members."""
-    from .models import ActivityFact, OutreachCase
-
     facts = ActivityFact.objects.filter(member=OuterRef("pk")).order_by("-occurred_at")
     waiting = Transfer.objects.filter(
         member=OuterRef("pk"), state=Transfer.State.RELEASED, to_branch__isnull=False
@@ -349,10 +368,21 @@ def radar_rows(*, user, status: str | None = None) -> QuerySet:
     )
 
 
+def access_radar_member(*, member_id, user) -> Member:
+    """A member on the user's radar (unarchived, in their scope); 404 for any other id, with
+    no hint that the member exists."""
+    member = Member.objects.filter(
+        Q() if _sees_all(user) else radar_scope_q(scope.managed_paths(user)),
+        pk=member_id,
+        archived_at__isnull=True,
+    ).first()
+    if member is None:
+        raise Http404
+    return member
+
+
 def outreach_cases_open(*, user) -> QuerySet:
     """Open outreach cases across the user's subtree (managers and reviewers), oldest first."""
-    from .models import OutreachCase
-
     in_scope = (
         Q()
         if _sees_all(user)
@@ -369,8 +399,6 @@ def outreach_cases_open(*, user) -> QuerySet:
 def access_outreach_case(*, case_id, user):
     """The case with its attempts, if the user manages its organisation or it is assigned to
     them; 404 otherwise (no hint that it exists)."""
-    from .models import ContactAttempt, OutreachCase
-
     case = (
         OutreachCase.objects.select_related(
             "member", "member__branch", "organization", "assigned_to__member"

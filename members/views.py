@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -234,9 +233,7 @@ def radar(request):
 @login_required
 @require_POST
 def case_open(request, member_id: int):
-    member = Member.objects.filter(pk=member_id, archived_at__isnull=True).first()
-    if member is None:
-        raise Http404
+    member = selectors.access_radar_member(member_id=member_id, user=request.user)
     try:
         case = services.outreach_case_open(
             member=member, by=request.user, note=request.POST.get("note", "")[:500]

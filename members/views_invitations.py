@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -27,9 +27,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from branches import scope
 from branches.models import Organization
 
-from . import services
+from . import selectors, services
 from .models import Invitation, Member
 from .services import INVITATION_SESSION_KEY, InvitationRefused
+from .views import _message_of
 
 # The link of an invitation just made, shown once on the next page of its branch.
 _NEW_LINK_KEY = "netbranch_invitation_link"
@@ -122,10 +123,8 @@ def _registration_branches(user):
 
 def _access_branch(*, branch_id: int, user) -> Organization:
     """A registration branch the user manages; any other id is a 404."""
-    branch = Organization.objects.filter(
-        pk=branch_id, kind__in=Organization.REGISTRATION_KINDS
-    ).first()
-    if branch is None or not scope.can_manage(user, branch):
+    branch = selectors.access_registration_branch(branch_id=branch_id)
+    if not scope.can_manage(user, branch):
         raise Http404
     return branch
 
@@ -135,16 +134,6 @@ def _access_invitation(*, invitation_id: int, user) -> Invitation:
     if found is None or not scope.can_manage(user, found.branch):
         raise Http404
     return found
-
-
-def _pending_q(now, prefix: str = "") -> Q:
-    return Q(
-        **{
-            f"{prefix}used_at__isnull": True,
-            f"{prefix}revoked_at__isnull": True,
-            f"{prefix}expires_at__gt": now,
-        }
-    )
 
 
 # --- the secretaries' pages -----------------------------------------------------------------
@@ -160,7 +149,11 @@ def invitations(request):
     now = timezone.now()
     branches = (
         _registration_branches(request.user)
-        .annotate(pending=Count("invitations", filter=_pending_q(now, "invitations__")))
+        .annotate(
+            pending=Count(
+                "invitations", filter=selectors.invitation_pending_q(now, prefix="invitations__")
+            )
+        )
         .order_by("path")
     )
     page = Paginator(branches, settings.NETBRANCH_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -243,12 +236,6 @@ def invitation_revoke(request, invitation_id: int):
     else:
         messages.success(request, _("The invitation is withdrawn: its link no longer works."))
     return redirect("members:invitations_branch", branch_id=invitation.branch_id)
-
-
-def _message_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
 
 
 # --- the invitee's landing page -------------------------------------------------------------

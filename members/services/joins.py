@@ -14,6 +14,7 @@ from branches.services import timeline_record
 from notifications.services import notify, users
 
 from ..models import JoinRequest, Member
+from .records import _check_registration
 from .transfers import officers_of, transfers_close_on_registration
 
 State = JoinRequest.State
@@ -56,14 +57,7 @@ def join_request_send(
 ) -> JoinRequest:
     if not (getattr(user, "is_authenticated", False) and user.is_active):
         raise PermissionDenied(_("Log in to ask to join a branch."))
-    if branch.kind not in Organization.REGISTRATION_KINDS:
-        raise ValidationError(
-            {
-                "branch": _(
-                    "A membership is registered with a branch, a joint branch or a mobile branch."
-                )
-            }
-        )
+    _check_registration(branch)
     _registered_member(user)
     join_request = JoinRequest(
         user=user,

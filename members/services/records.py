@@ -42,11 +42,12 @@ def _require_manage(by, organization: Organization | None) -> None:
         raise PermissionDenied(_("You may not manage members of %(org)s.") % {"org": organization})
 
 
-def _check_registration(branch: Organization | None) -> None:
+def _check_registration(branch: Organization | None, *, field: str = "branch") -> None:
+    """A membership may be registered with `branch` (the error is put on the form's `field`)."""
     if branch is not None and branch.kind not in Organization.REGISTRATION_KINDS:
         raise ValidationError(
             {
-                "branch": _(
+                field: _(
                     "A membership is registered with a branch, a joint branch or a mobile branch."
                 )
             }

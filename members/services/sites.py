@@ -27,7 +27,7 @@ from notifications.services import notify, users
 
 from ..models import TRANSFER_OPEN_Q, Member, Participation, Transfer
 from ..selectors import member_scope_q
-from .records import participation_start
+from .records import _check_registration, participation_start
 from .transfers import transfer_release, transfer_request
 
 Kind = Organization.Kind
@@ -116,14 +116,8 @@ def site_rehome(
         raise ValidationError({"action": _("Choose a transfer or a participation.")})
     if not same_group(stored.organization, target):
         raise ValidationError({"target": _("Choose a branch of the group.")})
-    if action == REHOME_TRANSFER and target.kind not in Organization.REGISTRATION_KINDS:
-        raise ValidationError(
-            {
-                "target": _(
-                    "A membership is registered with a branch, a joint branch or a mobile branch."
-                )
-            }
-        )
+    if action == REHOME_TRANSFER:
+        _check_registration(target, field="target")
     if action == REHOME_PARTICIPATE:
         _check_site_branch(stored, target)
 

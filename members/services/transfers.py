@@ -35,6 +35,7 @@ from branches.services import timeline_record
 from notifications.services import notify, users
 
 from ..models import TRANSFER_OPEN_Q, Member, Participation, Transfer
+from .records import _check_registration
 
 State = Transfer.State
 OFFICER_ROLES = (RoleAssignment.Role.SECRETARY, RoleAssignment.Role.DEPUTY_SECRETARY)
@@ -115,14 +116,7 @@ def transfer_request(
     if (to_branch is None) == (not external_organization):
         raise ValidationError(_("Name either a branch of the group or an organisation outside it."))
     if to_branch is not None:
-        if to_branch.kind not in Organization.REGISTRATION_KINDS:
-            raise ValidationError(
-                {
-                    "to_branch": _(
-                        "A membership is registered with a branch, a joint branch or a mobile branch."
-                    )
-                }
-            )
+        _check_registration(to_branch, field="to_branch")
         if to_branch.pk == stored.branch_id:
             raise ValidationError({"to_branch": _("The member is registered there already.")})
     if Transfer.objects.filter(TRANSFER_OPEN_Q, member=stored).exists():

@@ -82,7 +82,7 @@ def test_pages_by_raw_id_for_another_branch_are_404(client, tree, case):
     close = {"result": "found"}
     assert client.post(reverse("members:case_close", args=[case.pk]), close).status_code == 404
     response = client.post(reverse("members:case_open", args=[tree.office.pk]))
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert not OutreachCase.objects.filter(member=tree.office).exists()
     assert not ContactAttempt.objects.exists()
     assert OutreachCase.objects.get(pk=case.pk).is_open

@@ -2,6 +2,7 @@
 (cells neutralised) and the Excel import (all rows or none, every bad row reported)."""
 
 import io
+import zipfile
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -94,6 +95,21 @@ def test_import_refuses_a_file_that_is_not_excel(client, tree):
     response = client.post(reverse("admin:members_member_import"), {"sheet": bogus})
     assert response.status_code == 400
     assert not Member.objects.filter(user__username__startswith="new").exists()
+
+
+def test_import_goes_through_cores_document_checks(client, tree, english):
+    """A workbook whose sheet unpacks to far more than it weighs (a zip bomb) is refused by
+    core's upload checks before openpyxl opens it."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"<row/>" * 4_000_000)
+    data.seek(0)
+    data.name = "members.xlsx"
+    client.force_login(tree.secretary)
+    response = client.post(reverse("admin:members_member_import"), {"sheet": data})
+    assert response.status_code == 400
+    assert "zip bomb" in response.content.decode()
 
 
 def test_import_of_an_empty_sheet_is_rejected(client, tree):
