@@ -11,41 +11,25 @@ from django.utils.translation import ngettext
 
 from branches.admin_scope import ScopedModelAdmin
 
-from . import admin_rating  # noqa: F401 - registers the ratings' admin classes
+from .admin_rating import ReadOnlyInline  # also registers the ratings' admin classes
 from .models import ActivityReport, ReportAttachment, ReportEvent
 from .services import reports as report_services
+from .views import message_of
 
 
-class ReportEventInline(admin.TabularInline):
+class ReportEventInline(ReadOnlyInline):
     model = ReportEvent
-    extra = 0
-    can_delete = False
     fields = ["at", "action", "by", "comment"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return obj is not None
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
 
 
-class ReportAttachmentInline(ReportEventInline):
+class ReportAttachmentInline(ReadOnlyInline):
     model = ReportAttachment
     fields = ["title", "file", "uploaded_at"]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        return admin.TabularInline.get_queryset(self, request)
 
 
 @admin.register(ActivityReport)
@@ -91,8 +75,7 @@ class ActivityReportAdmin(ScopedModelAdmin):
             try:
                 report_services.report_approve(report=report, by=request.user)
             except (ValidationError, PermissionDenied) as exc:
-                text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                refused.append(f"{report}: {text}")
+                refused.append(f"{report}: {message_of(exc)}")
             else:
                 done += 1
         if done:

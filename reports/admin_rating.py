@@ -15,20 +15,14 @@ from branches.admin_scope import ScopedModelAdmin
 
 from .models import BranchRating, PracticeAccount, RatingDecision
 from .services import rating as services
+from .views import message_of
 
 
-def _messages_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or str(_("You may not do this."))
+class ReadOnlyInline(admin.TabularInline):
+    """A history shown under its object in the admin: nothing added, changed or removed."""
 
-
-class RatingDecisionInline(admin.TabularInline):
-    model = RatingDecision
     extra = 0
     can_delete = False
-    fields = ["at", "action", "stars", "score", "reason", "by"]
-    readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -41,6 +35,12 @@ class RatingDecisionInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return obj is not None
+
+
+class RatingDecisionInline(ReadOnlyInline):
+    model = RatingDecision
+    fields = ["at", "action", "stars", "score", "reason", "by"]
+    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
@@ -83,7 +83,7 @@ class BranchRatingAdmin(ScopedModelAdmin):
             try:
                 services.rating_confirm(rating=rating, by=request.user)
             except (ValidationError, PermissionDenied) as exc:
-                messages.warning(request, f"{rating}: {_messages_of(exc)}")
+                messages.warning(request, f"{rating}: {message_of(exc)}")
                 continue
             done += 1
         if done:
@@ -121,7 +121,7 @@ class PracticeAccountAdmin(ScopedModelAdmin):
             try:
                 services.practice_account_share(account=account, by=request.user)
             except (ValidationError, PermissionDenied) as exc:
-                messages.warning(request, f"{account}: {_messages_of(exc)}")
+                messages.warning(request, f"{account}: {message_of(exc)}")
                 continue
             done += 1
         if done:

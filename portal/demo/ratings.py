@@ -107,10 +107,6 @@ def drawn_figures(rng, quality: float) -> tuple[dict, tuple[int, int]]:
     return figures, (round(16 * share(0.1)), 16)
 
 
-def _reviewer():
-    return User.objects.get(username="reviewer")
-
-
 def seed(ctx: DemoContext) -> None:
     year = ctx.today.year
     reviewer = _reviewer()

@@ -54,7 +54,8 @@ NARRATIVE = (
 )
 
 
-def _at(day, hour: int) -> datetime:
+def at_hour(day, hour: int) -> datetime:
+    """`hour`:00 local time on `day`, timezone-aware."""
     return timezone.make_aware(datetime.combine(day, time(hour, 0)))
 
 
@@ -115,9 +116,9 @@ def seed(ctx: DemoContext) -> None:
             )
             due = period.due_on()
             report = services.report_submit(
-                report=report, by=by, now=_at(due - timedelta(days=2), 10)
+                report=report, by=by, now=at_hour(due - timedelta(days=2), 10)
             )
-            reviewed = _at(due + timedelta(days=3), 16)
+            reviewed = at_hour(due + timedelta(days=3), 16)
             if period == last_quarter and key == RETURNED_IN:
                 services.report_return(
                     report=report, by=reviewer, comment=RETURN_COMMENT, now=reviewed
@@ -193,8 +194,8 @@ def bulk(ctx: DemoContext, *, members: int) -> None:
     last_quarter = periods[-2]
     for period in periods:
         due = period.due_on()
-        submitted_at = _at(due - timedelta(days=2), 10)
-        reviewed_at = _at(due + timedelta(days=3), 16)
+        submitted_at = at_hour(due - timedelta(days=2), 10)
+        reviewed_at = at_hour(due + timedelta(days=3), 16)
         figures = figures_for(organization_ids=ids, period=period, now=submitted_at)
         for i, org_id in enumerate(ids):
             status = _status(ids, i, period == last_quarter)

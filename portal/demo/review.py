@@ -16,12 +16,11 @@ the rollup over every organisation.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, Subquery
-from django.utils import timezone
 
 from branches.models import Organization
 from meetings.models import Attendance, Meeting
@@ -30,6 +29,7 @@ from reports.services.rollup import figures_refresh
 
 from . import BATCH, DemoContext, batched
 from .branches import bulk_branches
+from .reports import at_hour
 
 SILENT = "c3_office"
 SILENT_DAYS = 45
@@ -139,10 +139,6 @@ def _silence(ctx: DemoContext, org) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _at(day, hour: int) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time(hour, 0)))
-
-
 def bulk(ctx: DemoContext, *, members: int) -> None:
     branches = bulk_branches(ctx)
     if not branches:
@@ -184,7 +180,7 @@ def _past_meetings(ctx: DemoContext, branches) -> None:
                 plan.pop(rng.randrange(len(plan)))
             for org_id, month, kind in plan:
                 day = quarter.start.replace(month=quarter.start.month + month)
-                starts = _at(day + timedelta(days=rng.randrange(3, 26)), 15)
+                starts = at_hour(day + timedelta(days=rng.randrange(3, 26)), 15)
                 meeting = Meeting(
                     organization_id=org_id,
                     kind=kind,

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from html import unescape
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from branches.models import Organization
-from branches.scope import assignments, subtree_q
+from branches.scope import REVIEW_ROLES, assignments, managed_paths, subtree_q
 from core.richtext import sanitize_html
 
 from ..models import ActivityReport, ReportEvent
@@ -51,7 +51,7 @@ def preparer_paths(user) -> list[str]:
 
 
 def reviewer_paths(user) -> list[str]:
-    return sorted({p for role, p in assignments(user) if role == "reviewer"})
+    return managed_paths(user, REVIEW_ROLES)
 
 
 def review_q(user, prefix: str = "organization__") -> Q:
@@ -180,36 +180,31 @@ def reports_for_review(
 ) -> QuerySet:
     """Reports of the branches below the user's reviewer assignments (every report for a
     superuser), filtered; submitted first, then by period and tree order."""
-    today = today or local_today()
-    qs = (
-        ActivityReport.objects.all()
-        if _superuser(user)
-        else ActivityReport.objects.filter(review_q(user))
-    )
-    if status == "overdue":
-        qs = qs.filter(status__in=[Status.DRAFT, Status.RETURNED], due_on__lt=today)
-    elif status in Status.values:
-        qs = qs.filter(status=status)
-    if period is not None:
-        qs = qs.filter(period_kind=period.kind, period_start=period.start)
-    return qs.select_related("organization").order_by(
-        "-period_start", "period_kind", "organization__path"
-    )
+    qs = ActivityReport.objects.all()
+    if not _superuser(user):
+        qs = qs.filter(review_q(user))
+    return _filtered(qs, status=status, period=period, today=today).select_related("organization")
 
 
 def export_reports(*, user, status: str = "", period: Period | None = None) -> QuerySet:
     """The reports the user may read, filtered like the list: for the Excel export."""
-    today = local_today()
-    qs = ActivityReport.objects.filter(visible_q(user))
+    qs = _filtered(ActivityReport.objects.filter(visible_q(user)), status=status, period=period)
+    return qs.select_related("organization", "prepared_by__member", "reviewed_by__member")
+
+
+def _filtered(
+    qs: QuerySet, *, status: str, period: Period | None, today: date | None = None
+) -> QuerySet:
+    """The lists' filters (a status or "overdue", a period) and order: newest period first."""
     if status == "overdue":
-        qs = qs.filter(status__in=[Status.DRAFT, Status.RETURNED], due_on__lt=today)
+        qs = qs.filter(
+            status__in=[Status.DRAFT, Status.RETURNED], due_on__lt=today or local_today()
+        )
     elif status in Status.values:
         qs = qs.filter(status=status)
     if period is not None:
         qs = qs.filter(period_kind=period.kind, period_start=period.start)
-    return qs.select_related("organization", "prepared_by__member", "reviewed_by__member").order_by(
-        "-period_start", "period_kind", "organization__path"
-    )
+    return qs.order_by("-period_start", "period_kind", "organization__path")
 
 
 def narrative_text(html: str) -> str:
@@ -332,10 +327,6 @@ def report_page(*, report: ActivityReport, user, now=None) -> dict:
         "today": timezone.localdate(now, local_zone()),
         "period_over": timezone.localdate(now, local_zone()) >= report.period_end,
     }
-
-
-def report_history_prefetch() -> Prefetch:
-    return Prefetch("events", queryset=ReportEvent.objects.order_by("at", "pk"))
 
 
 # --- the home worklist ---------------------------------------------------------------------

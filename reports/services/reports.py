@@ -27,7 +27,6 @@ from django.utils.translation import gettext as _
 
 from branches.models import Organization, RoleAssignment
 from branches.scope import ancestor_paths, assignments
-from core.richtext import sanitize_html
 from core.uploads import validate_document
 from notifications.services import notify, users
 
@@ -172,10 +171,10 @@ def _require_editable(stored: ActivityReport, by) -> None:
 
 @transaction.atomic
 def report_update(*, report: ActivityReport, by, narrative: str) -> ActivityReport:
-    """Save the narrative of a draft or returned report (sanitised to the allow-list)."""
+    """Save the narrative of a draft or returned report."""
     stored = _locked(report)
     _require_editable(stored, by)
-    stored.narrative = sanitize_html(narrative or "")
+    stored.narrative = narrative or ""  # RichTextField sanitises it on save
     stored.prepared_by = by
     stored.save(update_fields=["narrative", "prepared_by", "updated_at"])
     return stored

@@ -23,22 +23,9 @@ from core.richtext import editor_widget
 from ..models import BranchRating, PracticeAccount
 from ..selectors import rating as selectors
 from ..services import rating as services
+from . import add_errors, message_of
 
 STAR_CHOICES = [(n, str(n)) for n in (5, 4, 3, 2, 1)]
-
-
-def _message_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
-
-
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 class OverrideForm(forms.Form):
@@ -225,7 +212,7 @@ def rating_confirm(request, rating_id: int):
                 rating=rating, by=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            messages.error(request, _message_of(exc))
+            messages.error(request, message_of(exc))
         else:
             messages.success(request, _("The rating is confirmed; the branch is told."))
             return redirect("reports:rating", rating.pk)
@@ -246,7 +233,7 @@ def rating_override(request, rating_id: int):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("The stars are set; the branch is told."))
             return redirect("reports:rating", rating.pk)
@@ -257,7 +244,7 @@ def rating_override(request, rating_id: int):
 
 
 def _refuse(request, exc: Exception):
-    messages.error(request, _message_of(exc))
+    messages.error(request, message_of(exc))
     return redirect("reports:rating_guide")
 
 
@@ -304,10 +291,8 @@ def _practice_form(request, *, rating: BranchRating, account: PracticeAccount | 
                     body=form.cleaned_data["body"],
                     account=account,
                 )
-            except PermissionDenied:
-                raise
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             else:
                 messages.success(request, _("The account is saved."))
                 return redirect(account.get_absolute_url())
@@ -341,7 +326,7 @@ def practice_submit(request, account_id: int):
     try:
         services.practice_account_submit(account=account, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(request, _("The account is with the committee."))
     return redirect(account.get_absolute_url())
@@ -354,7 +339,7 @@ def practice_share(request, account_id: int):
     try:
         services.practice_account_share(account=account, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(request, _("The account is shared with every member of the group."))
     return redirect(account.get_absolute_url())

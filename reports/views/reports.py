@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from branches import scope
 from core.exports import xlsx_response
 from core.richtext import editor_widget
 from core.uploads import CheckedFileFormField
@@ -25,6 +26,7 @@ from ..models import ActivityReport
 from ..periods import Period
 from ..selectors import reports as selectors
 from ..services import reports as services
+from . import add_errors, message_of
 
 
 class NarrativeForm(forms.Form):
@@ -57,12 +59,6 @@ class ApproveForm(forms.Form):
     )
 
 
-def _message_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
-
-
 def _period_of(request) -> Period | None:
     try:
         return Period.parse(request.GET.get("period", ""))
@@ -83,7 +79,7 @@ def _status_of(request) -> str:
 def report_list(request):
     user = request.user
     mine = selectors.my_periods(user=user)
-    reviews = bool(selectors.reviewer_paths(user)) or (user.is_superuser and user.is_active)
+    reviews = scope.has_role(user, scope.REVIEW_ROLES)
     if not mine and not reviews:
         raise PermissionDenied
     status, period = _status_of(request), _period_of(request)
@@ -129,8 +125,11 @@ def report_open(request):
     try:
         period = Period.parse(request.POST.get("period", ""))
         report = services.report_open(organization=org, period=period, by=user)
-    except (ValueError, ValidationError, PermissionDenied) as exc:
-        messages.error(request, _message_of(exc) if not isinstance(exc, ValueError) else _("Unknown period."))  # fmt: skip
+    except ValueError:
+        messages.error(request, _("Unknown period."))
+        return redirect("reports:list")
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, message_of(exc))
         return redirect("reports:list")
     return redirect(report)
 
@@ -198,7 +197,7 @@ def report_edit(request, report_id: int):
             report=report, by=request.user, narrative=form.cleaned_data["narrative"]
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(request, _("The narrative is saved."))
     return redirect(report)
@@ -219,14 +218,10 @@ def report_attach(request, report_id: int):
             title=form.cleaned_data["title"],
         )
     except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc)
+        add_errors(form, exc)
         return _render_report(request, report, attachment_form=form)
     except PermissionDenied as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(request, _("The file is attached."))
     return redirect(report)
@@ -241,7 +236,7 @@ def report_detach(request, report_id: int, attachment_id: int):
             report=report, by=request.user, attachment_id=attachment_id
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(request, _("The attachment is removed."))
     return redirect(report)
@@ -254,7 +249,7 @@ def report_submit(request, report_id: int):
     try:
         services.report_submit(report=report, by=request.user)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(
             request, _("The report is submitted: its figures are frozen and the reviewers told.")
@@ -274,7 +269,7 @@ def report_approve(request, report_id: int):
             report=report, by=request.user, comment=form.cleaned_data["comment"]
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(request, _("The report is approved."))
     return redirect(report)
@@ -290,7 +285,7 @@ def report_return(request, report_id: int):
     try:
         services.report_return(report=report, by=request.user, comment=form.cleaned_data["comment"])
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _message_of(exc))
+        messages.error(request, message_of(exc))
     else:
         messages.success(request, _("The report is returned to the branch with your comments."))
     return redirect(report)

@@ -5,6 +5,7 @@ import io
 from datetime import date
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -227,12 +228,34 @@ def test_secretary_sees_only_their_branch_reviewer_their_subtree(tree, client):
     assert client.get(reverse("reports:list")).status_code == 403
 
 
+def test_a_reviewer_also_assigned_at_the_branch_still_reviews_it_from_above(tree, client):
+    """Reviewer assignments nest: the one at the group covers the sibling, whatever other
+    reviewer assignment the user holds on the sibling itself."""
+    factories.RoleAssignmentFactory(
+        user=tree.reviewer, organization=tree.sibling, role=RoleAssignment.Role.REVIEWER
+    )
+    report = submitted(tree, tree.sibling)
+    client.force_login(tree.reviewer)
+    assert client.get(report.get_absolute_url()).status_code == 200
+    assert report in selectors.reports_for_review(user=tree.reviewer, status="submitted")
+
+
 def test_open_another_branch_by_raw_id_is_404(tree, client):
     client.force_login(tree.secretary)
     response = client.post(
         reverse("reports:open"), {"organization": tree.sibling.pk, "period": str(Q2)}
     )
     assert response.status_code == 404
+    assert not ActivityReport.objects.exists()
+    # An unknown period, a period not started: back to the list with the reason, nothing made.
+    client.cookies["django_language"] = "en"
+    for period, reason in (("2025-Q9", "Unknown period."), ("2099-Q1", "has not started yet")):
+        response = client.post(
+            reverse("reports:open"), {"organization": tree.branch.pk, "period": period}
+        )
+        assert response.status_code == 302 and response.url == reverse("reports:list")
+        shown = [str(m) for m in get_messages(response.wsgi_request)]
+        assert any(reason in m for m in shown), shown
     assert not ActivityReport.objects.exists()
     response = client.post(
         reverse("reports:open"), {"organization": tree.branch.pk, "period": str(Q2)}
